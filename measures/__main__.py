@@ -1,0 +1,3 @@
+from measures.cli import main
+
+raise SystemExit(main())

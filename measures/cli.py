@@ -1,0 +1,109 @@
+"""Command line: python -m measures ingest|export|list ... (contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from measures.paths import DEFAULT_DATA_DIR
+
+INGEST_SOURCES = ("police-uk", "ons-csp", "calls-101", "reoffending", "hidden-crime")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m measures", description="Police and Crime Plan measures")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="load raw files into the data folder")
+    ingest.add_argument("source", choices=INGEST_SOURCES)
+    ingest.add_argument("paths", nargs="+", type=Path, help="files, or folders searched recursively")
+    ingest.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    ingest.add_argument("--illustrative", action="store_true",
+                        help="mark the loaded rows as illustrative (generated) data")
+
+    export = commands.add_parser("export", help="write a measure as a tidy table to standard output")
+    export.add_argument("measure_id")
+    export.add_argument("--area", help="a force or CSP code (default: the configured force, its CSPs and unassigned)")
+    export.add_argument("--from", dest="period_from", metavar="YYYY-MM")
+    export.add_argument("--to", dest="period_to", metavar="YYYY-MM")
+    export.add_argument("--public", action="store_true", help="apply disclosure control")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    export.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+
+    demo = commands.add_parser("demo-data", help="write illustrative raw files for the configured force")
+    demo.add_argument("--seed", type=int, required=True)
+    demo.add_argument("--out", type=Path, required=True)
+    demo.add_argument("--from", dest="period_from", metavar="YYYY-MM", default="2018-04")
+    demo.add_argument("--to", dest="period_to", metavar="YYYY-MM", default="2025-12")
+
+    listing = commands.add_parser("list", help="list the measures")
+    listing.add_argument("--format", choices=("text", "csv"), default="text")
+    return parser
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from measures.ingest import sources
+
+    report = sources.run(args.source, args.paths, args.data_dir, illustrative=args.illustrative)
+    print(report)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from measures import export
+
+    frame = export.export(args.measure_id, data_dir=args.data_dir, area=args.area,
+                          period_from=args.period_from, period_to=args.period_to, public=args.public)
+    if args.format == "csv":
+        sys.stdout.write(export.to_csv(frame))
+    else:
+        sys.stdout.buffer.write(export.to_parquet(frame))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from measures import registry
+
+    table = registry.as_table()
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+    else:
+        for row in table.itertuples():
+            flag = " [illustrative]" if row.illustrative else ""
+            print(f"{row.id:36} {row.title}{flag}\n{'':36} source: {row.source}")
+    return 0
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from measures import demo_data
+    from measures.validation import UsageError, parse_month
+
+    period_from, period_to = parse_month(args.period_from, "--from"), parse_month(args.period_to, "--to")
+    if period_from > period_to:
+        raise UsageError(f"--from {args.period_from} is after --to {args.period_to}")
+    files = demo_data.generate(args.seed, args.out, period_from, period_to)
+    print(f"wrote {len(files)} illustrative file(s) to {args.out}; load them with:")
+    for source in ("calls-101", "reoffending", "hidden-crime"):
+        print(f"  python -m measures ingest {source} {args.out / source.replace('-', '_')} --illustrative")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from measures.ingest import IngestError
+    from measures.store import StoreBusy
+    from measures.validation import UsageError
+
+    try:
+        return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data}[args.command](args)
+    except (IngestError, StoreBusy, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback for the analyst; MEASURES_DEBUG=1 shows it
+        if os.environ.get("MEASURES_DEBUG"):
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1

@@ -1,0 +1,95 @@
+"""The configured force and its partnerships, read from config/force.toml and data/reference."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from measures.paths import CONFIG_FILE, REFERENCE_DIR
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    area_type: str  # "force", "csp" or "unassigned"
+    population: int | None
+
+
+@dataclass(frozen=True)
+class Force:
+    code: str
+    name: str
+    police_uk_name: str
+    csps: tuple[Area, ...]
+    districts: tuple[tuple[str, str, str], ...]  # (lad_code, lad_name, csp_code)
+    population: int | None
+
+    @property
+    def area(self) -> Area:
+        return Area(self.code, self.name, "force", self.population)
+
+    @property
+    def unassigned(self) -> Area:
+        return Area(unassigned_code(self.code), f"Unassigned ({self.name})", "unassigned", None)
+
+    def areas(self) -> list[Area]:
+        """The force first, then its CSPs by name: the order every picker uses."""
+        return [self.area, *sorted(self.csps, key=lambda a: a.name)]
+
+    def area_by_code(self, code: str) -> Area | None:
+        return next((a for a in [*self.areas(), self.unassigned] if a.code == code), None)
+
+
+def unassigned_code(force_code: str) -> str:
+    return f"UNASSIGNED-{force_code}"
+
+
+@lru_cache(maxsize=1)
+def districts() -> pd.DataFrame:
+    """District -> CSP -> police force area lookup for England and Wales."""
+    return pd.read_csv(REFERENCE_DIR / "districts.csv", dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def forces() -> pd.DataFrame:
+    """police.uk force names with their ONS police force area codes."""
+    return pd.read_csv(REFERENCE_DIR / "forces.csv", dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=1)
+def population() -> pd.DataFrame:
+    return pd.read_csv(REFERENCE_DIR / "population.csv", dtype={"usual_residents_2021": "int64"})
+
+
+def load_force(config_file: Path = CONFIG_FILE) -> Force:
+    with open(config_file, "rb") as handle:
+        config = tomllib.load(handle)
+    return _force(config["force"]["code"], config["force"]["name"], config["force"]["police_uk_name"],
+                  tuple(sorted(config.get("csp_display_names", {}).items())))
+
+
+@lru_cache(maxsize=8)
+def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple[str, str], ...]) -> Force:
+    names = dict(display_names)
+    lookup = districts()
+    in_force = lookup[(lookup["pfa_code"] == code) & (lookup["csp_code"] != "")]
+    residents = population().set_index("lad_code")["usual_residents_2021"]
+    csps = []
+    for csp_code, rows in in_force.groupby("csp_code"):
+        known = rows["lad_code"].isin(residents.index)
+        csp_population = int(residents[rows["lad_code"]].sum()) if known.all() else None
+        csps.append(Area(csp_code, names.get(csp_code, rows["csp_name"].iloc[0]), "csp", csp_population))
+    force_population = sum(a.population for a in csps) if all(a.population for a in csps) else None
+    return Force(
+        code=code,
+        name=name,
+        police_uk_name=police_uk_name,
+        csps=tuple(csps),
+        districts=tuple(in_force[["lad_code", "lad_name", "csp_code"]].itertuples(index=False, name=None)),
+        population=force_population,
+    )

@@ -1,0 +1,38 @@
+-- Recorded crime from police.uk street-level data: monthly count and residents, for a
+-- force, each of its CSPs and its unassigned bucket.
+-- Parameters:
+--   $force          police force area code (e.g. E23000035)
+--   $from, $to      first and last month (DATE, first of month), inclusive
+--   $include_types  crime types to count (empty list: all)
+--   $exclude_types  crime types to leave out
+-- Columns:
+--   period_start  first day of the month
+--   period_end    last day of the month
+--   area_code     CSP code, force code, or UNASSIGNED-<force code>
+--   area_type     'csp', 'force' or 'unassigned'
+--   numerator     crimes recorded in the month
+--   denominator   usual residents (Census 2021); NULL for the unassigned bucket
+with monthly as (
+    select month, area_code, area_type, sum(count) as crimes
+    from police_uk_counts
+    where force_code = $force
+      and month between $from and $to
+      and (len($include_types) = 0 or list_contains($include_types, crime_type))
+      and not list_contains($exclude_types, crime_type)
+    group by month, area_code, area_type
+),
+with_force as (
+    select month, area_code, area_type, crimes from monthly
+    union all
+    select month, $force as area_code, 'force' as area_type, sum(crimes) from monthly group by month
+)
+select
+    w.month as period_start,
+    last_day(w.month) as period_end,
+    w.area_code,
+    w.area_type,
+    w.crimes::double as numerator,
+    p.population::double as denominator
+from with_force w
+left join area_population p on p.area_code = w.area_code
+order by period_start, area_type, area_code
