@@ -81,7 +81,10 @@ def _to_array(x: ArrayLike) -> np.ndarray:
 def _broadcast(*xs: ArrayLike) -> list[np.ndarray]:
     # Copies, because callers fill results in place and np.broadcast_arrays
     # returns read-only views.
-    return [np.array(a, dtype=float) for a in np.broadcast_arrays(*(_to_array(x) for x in xs))]
+    return [
+        np.array(a, dtype=float)
+        for a in np.broadcast_arrays(*(_to_array(x) for x in xs))
+    ]
 
 
 def _wrap(result: np.ndarray, *inputs: ArrayLike) -> FloatResult:
@@ -143,10 +146,14 @@ def _byars_lower(x: np.ndarray, z: float) -> np.ndarray:
 def _byars_upper(x: np.ndarray, z: float) -> np.ndarray:
     # Byar's approximation to the exact Poisson upper limit (PHE byars_upper).
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (x + 1.0) * (1.0 - 1.0 / (9.0 * (x + 1.0)) + z / (3.0 * np.sqrt(x + 1.0))) ** 3
+        return (x + 1.0) * (
+            1.0 - 1.0 / (9.0 * (x + 1.0)) + z / (3.0 * np.sqrt(x + 1.0))
+        ) ** 3
 
 
-def count_interval(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatResult, FloatResult]:
+def count_interval(
+    count: ArrayLike, confidence: float = 0.95
+) -> tuple[FloatResult, FloatResult]:
     """Confidence limits for an observed count of events (Poisson).
 
     Exact limits below 10 events, in chi-squared form
@@ -222,7 +229,9 @@ def mean_interval(
         mean = s / k
         var = np.maximum((ss - s * s / k) / (k - 1.0), 0.0)
         half = _sps.t.ppf(1.0 - alpha / 2.0, k - 1.0) * np.sqrt(var / k)
-    return _wrap(mean - half, total, total_sq, n), _wrap(mean + half, total, total_sq, n)
+    return _wrap(mean - half, total, total_sq, n), _wrap(
+        mean + half, total, total_sq, n
+    )
 
 
 # --------------------------------------------------------------------------
@@ -251,10 +260,14 @@ def funnel_limits_proportion(
         half = z * np.sqrt(p * (1.0 - p) / n)
         lower = np.clip(p - half, 0.0, 1.0)
         upper = np.clip(p + half, 0.0, 1.0)
-    return _wrap(lower, target_proportion, denominators), _wrap(upper, target_proportion, denominators)
+    return _wrap(lower, target_proportion, denominators), _wrap(
+        upper, target_proportion, denominators
+    )
 
 
-def _poisson_funnel_counts(mu: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def _poisson_funnel_counts(
+    mu: np.ndarray, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Lowest/highest counts consistent (two-sided) with a Poisson mean ``mu``.
 
     The lower limit is the (continuous) count ``e`` whose exact upper
@@ -326,7 +339,9 @@ def funnel_limits_rate(
         lo_e, hi_e = _poisson_funnel_counts(mu[ok], confidence)
         lower[ok] = lo_e / pop[ok] * multiplier
         upper[ok] = hi_e / pop[ok] * multiplier
-    return _wrap(lower, target_rate, populations), _wrap(upper, target_rate, populations)
+    return _wrap(lower, target_rate, populations), _wrap(
+        upper, target_rate, populations
+    )
 
 
 # --------------------------------------------------------------------------

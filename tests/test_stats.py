@@ -90,7 +90,7 @@ def test_wilson_known_value_and_container_types():
     assert hi == pytest.approx(0.736357518, rel=1e-8)
 
     s = pd.Series([65, 5], index=["a", "b"])
-    lo_s, hi_s = wilson_interval(s, 100)
+    lo_s, _ = wilson_interval(s, 100)
     assert isinstance(lo_s, pd.Series) and list(lo_s.index) == ["a", "b"]
     assert lo_s["a"] == pytest.approx(lo)
 
@@ -112,10 +112,17 @@ def test_wilson_bad_inputs_give_nan_without_warnings():
 
 def test_wilson_matches_phe_proportion_sheet():
     df = _read_excel("testdata_Proportion.xlsx", "testdata_Prop")
-    for conf, lo_col, hi_col in ((0.95, "lower95_0cl", "upper95_0cl"), (0.998, "lower99_8cl", "upper99_8cl")):
+    for conf, lo_col, hi_col in (
+        (0.95, "lower95_0cl", "upper95_0cl"),
+        (0.998, "lower99_8cl", "upper99_8cl"),
+    ):
         lo, hi = wilson_interval(df["Numerator"], df["Denominator"], conf)
-        np.testing.assert_allclose(lo * df["multiplier"], df[lo_col], rtol=RTOL, equal_nan=True)
-        np.testing.assert_allclose(hi * df["multiplier"], df[hi_col], rtol=RTOL, equal_nan=True)
+        np.testing.assert_allclose(
+            lo * df["multiplier"], df[lo_col], rtol=RTOL, equal_nan=True
+        )
+        np.testing.assert_allclose(
+            hi * df["multiplier"], df[hi_col], rtol=RTOL, equal_nan=True
+        )
     # The sheet's own missing-data rows really are tested (NaN both sides).
     assert df["lower95_0cl"].isna().sum() == 3
 
@@ -124,8 +131,12 @@ def test_wilson_matches_phe_grouped_proportion_sheet():
     df = _read_excel("testdata_Proportion.xlsx", "testdata_Prop_g")
     assert set(df["confidence"]) == {"95%"}
     lo, hi = wilson_interval(df["Numerator"], df["Denominator"], 0.95)
-    np.testing.assert_allclose(lo * df["multiplier"], df["lowercl"], rtol=RTOL, equal_nan=True)
-    np.testing.assert_allclose(hi * df["multiplier"], df["uppercl"], rtol=RTOL, equal_nan=True)
+    np.testing.assert_allclose(
+        lo * df["multiplier"], df["lowercl"], rtol=RTOL, equal_nan=True
+    )
+    np.testing.assert_allclose(
+        hi * df["multiplier"], df["uppercl"], rtol=RTOL, equal_nan=True
+    )
 
 
 def test_wilson_matches_phe_byars_wilson_sheet():
@@ -170,8 +181,14 @@ def test_count_interval_uses_byars_from_10():
     x = np.array([10, 11, 65, 1045, 1e6])
     z = sps.norm.ppf(0.975)
     lo, hi = count_interval(x)
-    np.testing.assert_allclose(lo, x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3, rtol=1e-12)
-    np.testing.assert_allclose(hi, (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3, rtol=1e-12)
+    np.testing.assert_allclose(
+        lo, x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        hi,
+        (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3,
+        rtol=1e-12,
+    )
     # ... and Byar's really is an approximation to the exact limits, not something else.
     np.testing.assert_allclose(lo, sps.chi2.ppf(0.025, 2 * x) / 2, rtol=5e-3)
     np.testing.assert_allclose(hi, sps.chi2.ppf(0.975, 2 * x + 2) / 2, rtol=5e-3)
@@ -211,8 +228,13 @@ def test_rate_matches_phe_rate_sheet():
     has = df["Numerator"].notna()
     ours = np.where(df.loc[has, "Numerator"] < 10, "Exact", "Byars")
     assert list(ours) == list(df.loc[has, "method"])
-    for conf, lo_col, hi_col in ((0.95, "lower95_0cl", "upper95_0cl"), (0.998, "lower99_8cl", "upper99_8cl")):
-        lo, hi = poisson_rate_interval(df["Numerator"], df["Denominator"], df["multiplier"], conf)
+    for conf, lo_col, hi_col in (
+        (0.95, "lower95_0cl", "upper95_0cl"),
+        (0.998, "lower99_8cl", "upper99_8cl"),
+    ):
+        lo, hi = poisson_rate_interval(
+            df["Numerator"], df["Denominator"], df["multiplier"], conf
+        )
         np.testing.assert_allclose(lo, df[lo_col], rtol=RTOL, equal_nan=True)
         np.testing.assert_allclose(hi, df[hi_col], rtol=RTOL, equal_nan=True)
     assert df["lower95_0cl"].isna().sum() == 3
@@ -221,7 +243,9 @@ def test_rate_matches_phe_rate_sheet():
 def test_rate_matches_phe_grouped_rate_sheet():
     df = _read_excel("testdata_Rate.xlsx", "testdata_Rate_g")
     assert set(df["confidence"]) == {"95%"}
-    lo, hi = poisson_rate_interval(df["Numerator"], df["Denominator"], df["multiplier"], 0.95)
+    lo, hi = poisson_rate_interval(
+        df["Numerator"], df["Denominator"], df["multiplier"], 0.95
+    )
     np.testing.assert_allclose(lo, df["lowercl"], rtol=RTOL, equal_nan=True)
     np.testing.assert_allclose(hi, df["uppercl"], rtol=RTOL, equal_nan=True)
 
@@ -246,12 +270,16 @@ def test_mean_interval_matches_scipy_and_statsmodels():
             lo, hi = mean_interval(data.sum(), (data**2).sum(), size, conf)
             exp = sps.t.interval(conf, size - 1, loc=data.mean(), scale=sps.sem(data))
             assert (lo, hi) == pytest.approx(exp, rel=1e-9)
-            assert (lo, hi) == pytest.approx(DescrStatsW(data).tconfint_mean(alpha=1 - conf), rel=1e-9)
+            assert (lo, hi) == pytest.approx(
+                DescrStatsW(data).tconfint_mean(alpha=1 - conf), rel=1e-9
+            )
 
 
 def test_mean_interval_vectorised_and_degenerate():
     # n = 1 and n = 0 cannot give a variance; equal values give a zero-width interval.
-    lo, hi = mean_interval([5.0, 0.0, 12.0, np.nan], [25.0, 0.0, 48.0, 1.0], [1, 0, 3, 2])
+    lo, hi = mean_interval(
+        [5.0, 0.0, 12.0, np.nan], [25.0, 0.0, 48.0, 1.0], [1, 0, 3, 2]
+    )
     assert np.isnan(lo[[0, 1, 3]]).all() and np.isnan(hi[[0, 1, 3]]).all()
     assert lo[2] == pytest.approx(4.0) and hi[2] == pytest.approx(4.0)
 
@@ -317,7 +345,11 @@ def test_funnel_rate_matches_phe_outputs():
     inputs = _read_csv("testdata_funnel_rate_input_funnels.csv")
     out = _read_csv("testdata_funnel_rate_outputs.csv")
     multiplier, years_of_data = 100_000, 3  # as in PHE's test (rate_type = "dsr")
-    target = inputs["ev"].sum() / (multiplier * inputs["ev"] / inputs["rate"]).sum() * multiplier
+    target = (
+        inputs["ev"].sum()
+        / (multiplier * inputs["ev"] / inputs["rate"]).sum()
+        * multiplier
+    )
     assert target == pytest.approx(out["baseline"].iloc[0], rel=1e-9)
     target = out["baseline"].iloc[0]
     for conf, side in ((0.95, "2s"), (0.998, "3s")):
@@ -340,22 +372,30 @@ def test_funnel_rate_exact_poisson_points():
         for k in (1, 4, 30, 500):
             mu_low = sps.chi2.ppf(1 - a / 2, 2 * k + 2) / 2  # k is the low limit here
             pop = mu_low / rate * mult
-            assert funnel_limits_rate(rate, pop, conf, mult)[0] == pytest.approx(k / pop * mult, rel=1e-9)
+            assert funnel_limits_rate(rate, pop, conf, mult)[0] == pytest.approx(
+                k / pop * mult, rel=1e-9
+            )
             assert sps.poisson.cdf(k, mu_low) == pytest.approx(a / 2, rel=1e-9)
 
             mu_high = sps.chi2.ppf(a / 2, 2 * k) / 2  # k is the high limit here
             pop = mu_high / rate * mult
-            assert funnel_limits_rate(rate, pop, conf, mult)[1] == pytest.approx(k / pop * mult, rel=1e-9)
+            assert funnel_limits_rate(rate, pop, conf, mult)[1] == pytest.approx(
+                k / pop * mult, rel=1e-9
+            )
             assert sps.poisson.sf(k - 1, mu_high) == pytest.approx(a / 2, rel=1e-9)
 
 
 def test_funnel_rate_small_and_bad_populations():
-    lo, hi = funnel_limits_rate(10.0, np.array([100.0, 0.0, -5.0, np.nan, 1e9]), 0.95, 1000)
+    lo, hi = funnel_limits_rate(
+        10.0, np.array([100.0, 0.0, -5.0, np.nan, 1e9]), 0.95, 1000
+    )
     # Expected count 1: no count is significantly low, so the lower limit is 0.
     assert lo[0] == 0.0 and hi[0] > 10.0
     assert np.isnan(lo[1:4]).all() and np.isnan(hi[1:4]).all()
     # A huge population pinches the funnel onto the target.
-    assert lo[4] == pytest.approx(10.0, rel=1e-3) and hi[4] == pytest.approx(10.0, rel=1e-3)
+    assert lo[4] == pytest.approx(10.0, rel=1e-3) and hi[4] == pytest.approx(
+        10.0, rel=1e-3
+    )
     assert lo[4] < 10.0 < hi[4]
     s_lo, _ = funnel_limits_rate(10.0, pd.Series([1000.0], index=["x"]))
     assert isinstance(s_lo, pd.Series) and s_lo.index[0] == "x"
@@ -372,7 +412,9 @@ def test_compare_to_benchmark():
     assert compare_to_benchmark(10, 9, 11, 10) == "similar"
     assert compare_to_benchmark(11, 10, 12, 10) == "similar"  # on the limit
     assert compare_to_benchmark(np.nan, 9, 11, 10) == "not compared"
-    out = compare_to_benchmark([12, 8, 10, 10], [11, 7, np.nan, 9], [13, 9, 11, 11], [10, 10, 10, np.nan])
+    out = compare_to_benchmark(
+        [12, 8, 10, 10], [11, 7, np.nan, 9], [13, 9, 11, 11], [10, 10, 10, np.nan]
+    )
     assert list(out) == ["higher", "lower", "not compared", "not compared"]
     s = compare_to_benchmark(pd.Series([12.0], index=["a"]), 11, 13, 10)
     assert isinstance(s, pd.Series) and s["a"] == "higher"
@@ -396,7 +438,9 @@ def test_xmr_limits_by_hand():
 def test_xmr_shift_after_step_change():
     # Noisy enough that no single point leaves the limits: only the shift
     # rule can see the step.
-    low = 10 + np.array([1.5, -1.8, 0.9, -1.2, 2.0, -0.6, 1.1, -1.9, 0.4, -1.4, 1.7, -0.8])
+    low = 10 + np.array(
+        [1.5, -1.8, 0.9, -1.2, 2.0, -0.6, 1.1, -1.9, 0.4, -1.4, 1.7, -0.8]
+    )
     high = 20 + np.array([1.2, -1.5, 0.6, -2.0, 1.8, -0.9, 1.4, -0.3])
     values = np.concatenate([low, high])
     r = xmr(values)
@@ -441,15 +485,15 @@ def test_xmr_outside_limits_both_ways():
 
 def test_xmr_trend():
     flat = [5.0, 6.0, 5.0, 6.0]
-    rising7 = xmr(flat + [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    rising7 = xmr([*flat, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
     np.testing.assert_array_equal(np.flatnonzero(rising7.trend), np.arange(4, 11))
     assert (rising7.trend_direction[4:] == 1).all()
     assert not rising7.trend[:4].any()
 
-    rising6 = xmr(flat + [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    rising6 = xmr([*flat, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     assert not rising6.trend.any()
 
-    falling = xmr(flat + [9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0])
+    falling = xmr([*flat, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0])
     np.testing.assert_array_equal(np.flatnonzero(falling.trend), np.arange(4, 12))
     assert (falling.trend_direction[4:] == -1).all()
 
@@ -475,7 +519,9 @@ def test_xmr_skips_missing_values():
     assert b.mean_moving_range == pytest.approx(a.mean_moving_range)
     assert b.upper_limit == pytest.approx(a.upper_limit)
     # Moving ranges join present neighbours across the gap; gaps have none.
-    np.testing.assert_array_equal(b.moving_ranges, [np.nan, np.nan, 2, 1, np.nan, np.nan, 2, 1, 2])
+    np.testing.assert_array_equal(
+        b.moving_ranges, [np.nan, np.nan, 2, 1, np.nan, np.nan, 2, 1, 2]
+    )
     missing = np.isnan(gappy)
     assert not (b.outside_limits | b.shift | b.trend)[missing].any()
     assert (b.direction[missing] == 0).all()
@@ -488,7 +534,7 @@ def test_xmr_skips_missing_values():
     r = xmr(series, baseline=8)
     np.testing.assert_array_equal(np.flatnonzero(r.shift), [8, 9, 10, 12, 13, 14, 15])
     # ... and the latest point with data decides when the last month is missing.
-    assert latest_signal(xmr(series + [np.nan], baseline=8)) == latest_signal(r)
+    assert latest_signal(xmr([*series, np.nan], baseline=8)) == latest_signal(r)
     assert latest_signal(r)[0] in {"outside_limits", "shift"}
 
 

@@ -1,0 +1,139 @@
+"""What the pages share: the cached connection and query results, area and period filters.
+
+Pages stay thin: they read filters, call these loaders and hand frames to measures.charts.
+Every value from the URL is checked against an allow-list here before any query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from measures import config, db, export, registry, store
+from measures.paths import DEFAULT_DATA_DIR
+
+ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
+ILLUSTRATIVE_LABEL = "Illustrative data, not official statistics"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("MEASURES_DATA_DIR", DEFAULT_DATA_DIR))
+
+
+def public_mode() -> bool:
+    return os.environ.get("MEASURES_PUBLIC", "") in ("1", "true", "yes")
+
+
+def data_version() -> str:
+    return store.data_version(data_dir())
+
+
+@st.cache_resource(max_entries=2)
+def _connection(path: str, version: str) -> duckdb.DuckDBPyConnection:
+    return db.connect(Path(path))
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """One connection per process and data version; queries take their own cursor."""
+    return _connection(str(data_dir()), data_version())
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _run(name: str, params: tuple, path: str, version: str) -> pd.DataFrame:
+    return db.query(_connection(path, version), name, {k: list(v) if isinstance(v, tuple) else v for k, v in params})
+
+
+def run(name: str, **params: object) -> pd.DataFrame:
+    """queries/<name>.sql with bound parameters, cached per data version."""
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+    return _run(name, frozen, str(data_dir()), data_version())
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _measure(measure_id: str, force_code: str, public: bool, path: str, version: str) -> pd.DataFrame:
+    measure = registry.get(measure_id)
+    try:
+        frame = export.measure_frame(_connection(path, version), measure, force_code, None, None)
+    except duckdb.CatalogException:  # the table is not loaded in this data folder
+        return pd.DataFrame(columns=export.COLUMNS)
+    if public and measure.disclosure_control:
+        from measures import disclosure
+
+        frame = disclosure.suppress(frame)
+    return frame
+
+
+def measure(measure_id: str) -> pd.DataFrame:
+    """All periods and areas of a measure for the configured force (suppressed in public mode)."""
+    return _measure(measure_id, force().code, public_mode(), str(data_dir()), data_version())
+
+
+def force() -> config.Force:
+    return config.load_force()
+
+
+def manifest() -> dict:
+    return store.manifest(data_dir())
+
+
+# --- filters kept in the URL -------------------------------------------------------------
+
+def _first(value: object) -> str | None:
+    """One value of a query parameter; repeated keys keep the first."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    return str(value)[:64]
+
+
+def url_value(key: str, allowed: list[str], default: str, label: str) -> str:
+    """A URL parameter checked against an allow-list; anything else falls back to the default."""
+    raw = _first(st.query_params.get_all(key)) if key in st.query_params else None
+    if raw is None or raw == "":
+        return default
+    if raw in allowed:
+        return raw
+    st.info(f"The address asked for a {label} this dashboard does not have, so it shows the default.")
+    return default
+
+
+def area_picker(key: str = "area") -> config.Area:
+    """Force or one of its CSPs, from the URL (?area=CODE) and a select box."""
+    areas = force().areas()
+    codes = [a.code for a in areas]
+    chosen = url_value(key, codes, codes[0], "area")
+    code = st.selectbox("Area", codes, index=codes.index(chosen), format_func=lambda c: force().area_by_code(c).name,
+                        key=f"picker_{key}")
+    st.query_params[key] = code
+    return force().area_by_code(code)
+
+
+def month_label(month: dt.date) -> str:
+    return f"{month:%b %Y}"
+
+
+def period_picker(months: list[dt.date], default_months: int = 12) -> tuple[dt.date, dt.date]:
+    """A from/to pair of months that have data, from the URL (?from=YYYY-MM&to=YYYY-MM)."""
+    keys = [f"{m:%Y-%m}" for m in months]
+    default_to = keys[-1]
+    default_from = keys[max(0, len(keys) - default_months)]
+    start = url_value("from", keys, default_from, "start month")
+    end = url_value("to", keys, default_to, "end month")
+    if keys.index(start) > keys.index(end):
+        st.info("The period in the address ran backwards, so it shows the default period.")
+        start, end = default_from, default_to
+    start, end = st.select_slider("Period", options=keys, value=(start, end),
+                                  format_func=lambda k: month_label(dt.date(int(k[:4]), int(k[5:]), 1)),
+                                  key="picker_period")
+    st.query_params["from"], st.query_params["to"] = start, end
+    return dt.date(int(start[:4]), int(start[5:]), 1), dt.date(int(end[:4]), int(end[5:]), 1)
+
+
+def sources_footer(*lines: str) -> None:
+    st.caption("  \n".join([*lines, ATTRIBUTION]))

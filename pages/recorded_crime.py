@@ -1,0 +1,59 @@
+"""Recorded crime from police.uk: trend, CSP map, density map, table, ONS reconciliation."""
+
+import streamlit as st
+
+from measures import app, charts, views
+
+force = app.force()
+st.title("Recorded crime")
+st.caption(f"{force.name}: crimes published by data.police.uk, by Community Safety Partnership.")
+
+months = views.police_uk_months(force.code)
+if not months:
+    st.warning("No police.uk data is loaded for this force yet.")
+    st.stop()
+
+with st.sidebar:
+    area = app.area_picker()
+    period_from, period_to = app.period_picker(months)
+    crime_types = views.crime_type_picker(force.code)
+
+trend = views.recorded_crime_trend(force.code, area.code, crime_types, period_from, period_to)
+st.subheader(f"{area.name}: crimes by month")
+st.plotly_chart(
+    charts.monthly_trend({area.name: trend}, "numerator", f"Crimes recorded per month, {area.name}", "crimes",
+                         period_from, period_to),
+    key="trend",
+)
+st.caption(views.trend_summary(trend, area.name, months, period_from, period_to))
+
+map_values = views.csp_period_values(force.code, crime_types, period_from, period_to)
+left, right = st.columns(2)
+with left:
+    st.subheader("Rate per 1,000 residents by CSP")
+    st.pydeck_chart(charts.csp_map(map_values, "rate", views.CSP_TOOLTIP, selected=area.code), key="csp_map")
+    st.caption(views.map_summary(map_values, period_from, period_to))
+with right:
+    st.subheader("Where crimes were recorded")
+    hexes, centre, zoom = views.hex_density(force.code, area.code, crime_types, period_from, period_to)
+    st.pydeck_chart(charts.hex_map(hexes, centre, zoom), key="hex_map")
+    st.caption("Hexagons of about 5 km²; police.uk places each crime at an anonymised point near where it happened.")
+
+st.subheader("Figures")
+table = views.recorded_crime_table(force.code, crime_types, period_from, period_to)
+st.dataframe(table, hide_index=True)
+st.download_button("Download these figures (CSV)", table.to_csv(index=False), file_name="recorded_crime.csv",
+                   mime="text/csv")
+
+st.subheader("Against ONS recorded crime")
+reconciliation = views.reconciliation(force.code)
+if reconciliation.empty:
+    st.info("The ONS table is not loaded, so there is nothing to reconcile against.")
+else:
+    st.dataframe(reconciliation, hide_index=True)
+    st.caption(views.reconciliation_sentence(reconciliation))
+
+app.sources_footer(
+    "Source: data.police.uk street-level crime (Home Office), " + views.coverage_text(force.code),
+    "ONS Police force area data tables, Table C2.",
+)

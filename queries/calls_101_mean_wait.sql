@@ -1,0 +1,42 @@
+-- 101 calls: mean wait to answer, by month, for a force, each of its CSPs (the caller's
+-- CSP) and its unassigned bucket (calls with no or an unknown caller CSP).
+-- Parameters:
+--   $force       police force area code (e.g. E23000035)
+--   $from, $to   first and last month (DATE, first of month), inclusive
+-- Columns:
+--   period_start  first day of the month
+--   period_end    last day of the month
+--   area_code     CSP code, force code, or UNASSIGNED-<force code>
+--   area_type     'csp', 'force' or 'unassigned'
+--   numerator     total minutes waited by answered calls (received to answered)
+--   denominator   answered calls
+--   numerator_sq  sum of the squared waits (minutes squared), for the interval of the mean
+-- A month with no answered calls for an area has no row.
+with monthly as (
+    select c.month, c.area_code, a.area_type,
+           sum(c.wait_minutes_sum) as wait_sum,
+           sum(c.wait_minutes_sumsq) as wait_sumsq,
+           sum(c.answered) as answered
+    from calls_101_monthly c
+    join areas a on a.area_code = c.area_code
+    where a.force_code = $force
+      and c.month between $from and $to
+    group by c.month, c.area_code, a.area_type
+),
+with_force as (
+    select month, area_code, area_type, wait_sum, wait_sumsq, answered from monthly
+    union all
+    select month, $force as area_code, 'force' as area_type, sum(wait_sum), sum(wait_sumsq), sum(answered)
+    from monthly group by month
+)
+select
+    month as period_start,
+    last_day(month) as period_end,
+    area_code,
+    area_type,
+    wait_sum::double as numerator,
+    answered::double as denominator,
+    wait_sumsq::double as numerator_sq
+from with_force
+where answered > 0
+order by period_start, area_type, area_code

@@ -1,0 +1,40 @@
+-- Hidden crimes (one strand): records a month and residents, for a force, each of its
+-- CSPs and its unassigned bucket (records with no area or an area not of the force).
+-- Parameters:
+--   $force       police force area code (e.g. E23000035)
+--   $from, $to   first and last month (DATE, first of month), inclusive
+--   $strand      domestic_abuse, sexual_offences, stalking_harassment, hate_crime,
+--                modern_slavery or child_sexual_abuse
+-- Columns:
+--   period_start  first day of the month
+--   period_end    last day of the month
+--   area_code     CSP code, force code, or UNASSIGNED-<force code>
+--   area_type     'csp', 'force' or 'unassigned'
+--   numerator     records in the month (0 where the extract says none)
+--   denominator   usual residents (Census 2021); NULL for the unassigned bucket
+-- Months the extract does not cover have no row; a month the extract covers keeps its
+-- zeros. The unassigned bucket has a row only in months with such records.
+with monthly as (
+    select h.month, h.area_code, a.area_type, sum(h.count) as records
+    from hidden_crime_monthly h
+    join areas a on a.area_code = h.area_code
+    where a.force_code = $force
+      and h.strand = $strand
+      and h.month between $from and $to
+    group by h.month, h.area_code, a.area_type
+),
+with_force as (
+    select month, area_code, area_type, records from monthly
+    union all
+    select month, $force as area_code, 'force' as area_type, sum(records) from monthly group by month
+)
+select
+    w.month as period_start,
+    last_day(w.month) as period_end,
+    w.area_code,
+    w.area_type,
+    w.records::double as numerator,
+    p.population::double as denominator
+from with_force w
+left join area_population p on p.area_code = w.area_code
+order by period_start, area_type, area_code
