@@ -19,6 +19,8 @@ from measures.paths import DEFAULT_DATA_DIR
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
 ILLUSTRATIVE_LABEL = "Illustrative data, not official statistics"
+# url_path -> st.Page, filled by the router so pages can link to each other.
+PAGES: dict = {}
 
 
 def data_dir() -> Path:

@@ -117,3 +117,15 @@ def _zoom(width_degrees: float, height_degrees: float) -> float:
         if span <= limit:
             return zoom
     return 5
+
+
+def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
+    """A small trend line (gaps kept) for the Overview."""
+    freq = "QS" if frequency == "quarterly_cohort" else "MS"
+    full = series.set_index("period_start")["value"].reindex(
+        pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=freq))
+    fig = go.Figure(go.Scatter(x=full.index, y=full.to_numpy(), mode="lines", connectgaps=False,
+                               line=dict(color=OKABE_ITO[0], width=2)))
+    fig.update_layout(height=90, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
+                      yaxis=dict(visible=False), showlegend=False, template="plotly_white")
+    return fig

@@ -106,10 +106,10 @@ def export(measure_id: str, data_dir: Path, area: str | None = None, period_from
         frame = measure_frame(con, measure, force_code, start, end)
     except duckdb.CatalogException as exc:
         raise UsageError(f"no data loaded for {measure_id} in {data_dir} ({str(exc).splitlines()[0]})") from None
+    if public and measure.disclosure_control:  # before the area filter: secondary suppression
+        frame = disclosure.suppress(frame)      # needs the whole period, whatever --area asks for
     if keep is not None:
         frame = frame[frame["area_code"] == keep]
-    if public and measure.disclosure_control:
-        frame = disclosure.suppress(frame)
     return frame[COLUMNS].reset_index(drop=True)
 
 

@@ -253,7 +253,7 @@ def main() -> None:
         write(forces, "forces.geojson"),
     ]
     print(f"wrote to {OUT}:")
-    for path, layer in zip(written, [districts, csps, forces]):
+    for path, layer in zip(written, [districts, csps, forces], strict=True):
         print(
             f"  {path.name:20s} {path.stat().st_size / 1e6:6.2f} MB  {len(layer):4d} features"
         )

@@ -201,6 +201,8 @@ def _merge(current: Path | None, table: str, new: pd.DataFrame) -> pd.DataFrame:
     if current is None or not (current / f"{table}.parquet").exists():
         return new
     published = pd.read_parquet(current / f"{table}.parquet")
+    # Parquet gives months back as dates, DuckDB as datetime64: one type for the merge.
+    published["month"] = pd.to_datetime(published["month"]).astype(new["month"].dtype)
     replaced = new[["force_code", "month"]].drop_duplicates()
     keep = published.merge(replaced, on=["force_code", "month"], how="left", indicator=True)
     keep = keep[keep["_merge"] == "left_only"].drop(columns="_merge")

@@ -1,0 +1,94 @@
+"""The Overview scorecard: for one area, each measure's latest value, change and signal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from measures import registry, stats
+
+SIGNAL_ICONS = {"improvement": "⬆️ Improvement", "concern": "⚠️ Concern", "change": "🔷 Change",
+                "none": "➖ No signal"}
+
+
+@dataclass
+class Card:
+    measure: registry.Measure
+    series: pd.DataFrame  # period_start, value for the area (one row per period with data)
+    latest: pd.Series | None
+    previous: pd.Series | None
+    year_before: pd.Series | None
+    signal: str  # improvement | concern | change | none
+    signal_kind: str  # outside_limits | shift | trend | none
+    target_met: bool | None
+    suppressed: bool
+
+
+def _row_at(frame: pd.DataFrame, period: pd.Timestamp) -> pd.Series | None:
+    rows = frame[frame["period_start"] == period]
+    return rows.iloc[0] if len(rows) else None
+
+
+def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: dt.date | None = None) -> Card:
+    """Summarise one measure for one area up to `as_of` (the latest period if None)."""
+    rows = frame[frame["area_code"] == area_code].copy()
+    rows["period_start"] = pd.to_datetime(rows["period_start"])
+    if as_of is not None:
+        rows = rows[rows["period_start"] <= pd.Timestamp(as_of)]
+    rows = rows.sort_values("period_start")
+    if rows.empty:
+        return Card(measure, rows, None, None, None, "none", "none", None, False)
+    latest = rows.iloc[-1]
+    step = pd.DateOffset(months=3 if measure.frequency == "quarterly_cohort" else 1)
+    previous = _row_at(rows, latest["period_start"] - step)
+    year_before = _row_at(rows, latest["period_start"] - pd.DateOffset(months=12))
+    # Control chart over calendar periods: a period with no data is a gap, never a zero.
+    freq = "QS" if measure.frequency == "quarterly_cohort" else "MS"
+    full = rows.set_index("period_start")["value"].astype("float64").reindex(
+        pd.date_range(rows["period_start"].min(), rows["period_start"].max(), freq=freq))
+    kind, direction = "none", 0
+    if full.notna().sum() >= 3 and not bool(latest["suppressed"]):
+        result = stats.xmr(full.to_numpy())
+        kind, direction = stats.latest_signal(result)
+    signal = stats.interpret_signal(direction, measure.polarity) if direction else "none"
+    return Card(measure, rows[["period_start", "value", "suppressed"]], latest, previous, year_before, signal, kind,
+                _target_met(measure, latest), bool(latest["suppressed"]))
+
+
+def _target_met(measure: registry.Measure, latest: pd.Series) -> bool | None:
+    if not measure.target or pd.isna(latest["value"]):
+        return None
+    value, target = float(latest["value"]), float(measure.target["value"])
+    return value <= target if measure.target.get("direction", "at_most") == "at_most" else value >= target
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "minutes":
+        return f"{value:.1f} min"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def change_text(latest: pd.Series | None, other: pd.Series | None, unit: str) -> str:
+    if latest is None or other is None or pd.isna(latest["value"]) or pd.isna(other["value"]):
+        return "no comparison"
+    delta = float(latest["value"]) - float(other["value"])
+    if np.isclose(delta, 0):
+        return "no change"
+    sign = "+" if delta > 0 else "−"
+    suffix = " pts" if unit == "%" else (" min" if unit == "minutes" else "")
+    return f"{sign}{abs(delta):.2f}{suffix}" if suffix != " pts" else f"{sign}{abs(delta):.1f} pts"
+
+
+def period_label(period: pd.Timestamp, frequency: str) -> str:
+    if frequency == "quarterly_cohort":
+        return f"cohort {period:%b %Y}"
+    return f"{period:%b %Y}"

@@ -1,0 +1,58 @@
+"""Overview: every Plan measure for one area, grouped by theme, with its signal."""
+
+import streamlit as st
+
+from measures import app, charts, registry, scorecard
+
+force = app.force()
+st.title("Police and Crime Plan: how are we doing?")
+with st.sidebar:
+    area = app.area_picker()
+st.caption(f"{area.name}. Latest period of each measure, its 95% interval, change, and whether it changed "
+           "for real (statistical process control), not only by chance.")
+if app.public_mode():
+    st.info("Counts from 1 to 4 (and figures they could be worked out from) are not shown below force level, "
+            "so that no victim or offender can be identified.")
+
+for theme in registry.THEMES:
+    theme_measures = [m for m in registry.measures() if m.theme == theme]
+    if not theme_measures:
+        continue
+    st.header(theme)
+    for measure in theme_measures:
+        card = scorecard.card(measure, app.measure(measure.id), area.code)
+        with st.container(border=True):
+            title, figures, trend = st.columns([3, 4, 3])
+            with title:
+                st.markdown(f"**{measure.title}**")
+                badges = [f":blue-badge[{measure.source}]"]
+                if measure.illustrative:
+                    badges.append(f":orange-badge[{app.ILLUSTRATIVE_LABEL}]")
+                st.markdown(" ".join(badges))
+                if measure.page in app.PAGES:
+                    st.page_link(app.PAGES[measure.page], label="Open the measure page", icon=":material/arrow_forward:")
+            with figures:
+                if card.latest is None:
+                    st.markdown("No data for this area.")
+                elif card.suppressed:
+                    st.markdown(f"{scorecard.period_label(card.latest['period_start'], measure.frequency)}: "
+                                "**suppressed** (a count from 1 to 4)")
+                else:
+                    latest = card.latest
+                    st.markdown(
+                        f"{scorecard.period_label(latest['period_start'], measure.frequency)}: "
+                        f"**{scorecard.format_value(latest['value'], measure.unit)}** {measure.unit if measure.unit not in ('%', 'minutes') else ''}"
+                        f"  \n95% interval {scorecard.format_value(latest['lower_95'], measure.unit)} to "
+                        f"{scorecard.format_value(latest['upper_95'], measure.unit)}"
+                        f"  \nChange on previous: {scorecard.change_text(latest, card.previous, measure.unit)}; "
+                        f"on a year before: {scorecard.change_text(latest, card.year_before, measure.unit)}"
+                    )
+                    signal = scorecard.SIGNAL_ICONS[card.signal]
+                    target = ("" if card.target_met is None else
+                              f" · Target ({measure.target['value']}): {'✅ met' if card.target_met else '❌ not met'}")
+                    st.markdown(f"Signal: **{signal}**{target}")
+            with trend:
+                if len(card.series):
+                    st.plotly_chart(charts.sparkline(card.series, measure.frequency), key=f"spark_{measure.id}",
+                                    config={"displayModeBar": False})
+app.sources_footer("Sources and definitions: see each measure's page and the registry (python -m measures list).")
