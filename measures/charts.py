@@ -129,3 +129,44 @@ def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
     fig.update_layout(height=90, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
                       yaxis=dict(visible=False), showlegend=False, template="plotly_white")
     return fig
+
+
+def control_chart(series: pd.DataFrame, result, signal_words: list[str], title: str, y_title: str,
+                  freq: str = "MS", illustrative: bool = False, target: float | None = None) -> go.Figure:
+    """XmR chart: values (gaps kept), mean, process limits, and signal points marked with a word."""
+    full = series.set_index("period_start")["value"].reindex(
+        pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=freq))
+    x = full.index
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=full.to_numpy(), name="value", mode="lines+markers", connectgaps=False,
+                             line=dict(color=OKABE_ITO[0]), marker=dict(size=5)))
+    for name, level, dash in (("mean", result.mean, "solid"), ("upper process limit", result.upper_limit, "dot"),
+                              ("lower process limit", result.lower_limit, "dot")):
+        fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[level, level], name=name, mode="lines",
+                                 line=dict(color="#555555", dash=dash, width=1)))
+    if target is not None:
+        fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], name=f"target ({target:g})", mode="lines",
+                                 line=dict(color=OKABE_ITO[5], dash="dash", width=2)))
+    markers = {"improvement": ("triangle-up", OKABE_ITO[0]), "concern": ("x", OKABE_ITO[5]),
+               "change": ("diamond", OKABE_ITO[3])}
+    words = pd.Series(signal_words, index=x)
+    for word, (symbol, colour) in markers.items():
+        points = words[words == word].index
+        if len(points):
+            fig.add_trace(go.Scatter(x=points, y=full[points].to_numpy(), name=f"signal: {word}", mode="markers",
+                                     marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1)),
+                                     hovertemplate=f"{word}: %{{y:.2f}}<extra></extra>"))
+    return _layout(fig, title, y_title, illustrative)
+
+
+def interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None = None,
+                  illustrative: bool = False) -> go.Figure:
+    """Each area's value with its 95% interval, against the force value."""
+    fig = go.Figure(go.Bar(
+        x=frame["area_name"], y=frame["value"], marker_color=OKABE_ITO[4],
+        error_y=dict(type="data", symmetric=False, array=frame["upper_95"] - frame["value"],
+                     arrayminus=frame["value"] - frame["lower_95"], color="#333333"),
+    ))
+    if reference is not None and not pd.isna(reference):
+        fig.add_hline(y=reference, line_dash="dash", line_color=OKABE_ITO[5], annotation_text="force")
+    return _layout(fig, title, y_title, illustrative)

@@ -34,6 +34,10 @@ def add_values(frame: pd.DataFrame, measure: registry.Measure, confidence: float
             value = 100 * numerator / denominator
             lower, upper = stats.wilson_interval(numerator, denominator, confidence)
             lower, upper = 100 * np.asarray(lower), 100 * np.asarray(upper)
+            # Wilson's limits are exactly 0% at 0 and 100% at n; rounding (e.g. 5.6e-15) must
+            # not put the lower limit above a value of 0 (or the upper below 100).
+            lower = np.where((numerator == 0) & (denominator > 0), 0.0, lower)
+            upper = np.where((numerator == denominator) & (denominator > 0), 100.0, upper)
         elif measure.method == "rate_per_1000":
             value = 1000 * numerator / denominator
             lower, upper = stats.poisson_rate_interval(numerator, denominator, 1000, confidence)

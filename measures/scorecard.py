@@ -92,3 +92,21 @@ def period_label(period: pd.Timestamp, frequency: str) -> str:
     if frequency == "quarterly_cohort":
         return f"cohort {period:%b %Y}"
     return f"{period:%b %Y}"
+
+
+def figures_markdown(card: Card) -> str:
+    """The latest value, interval, changes, signal (icon and word) and target of a card."""
+    measure, latest = card.measure, card.latest
+    unit_word = "" if measure.unit in ("%", "minutes") else f" {measure.unit}"
+    target = ""
+    if card.target_met is not None:
+        target = f" · Target ({measure.target['value']:g}): {'✅ met' if card.target_met else '❌ not met'}"
+    return (
+        f"{period_label(latest['period_start'], measure.frequency)}: "
+        f"**{format_value(latest['value'], measure.unit)}**{unit_word}  \n"
+        f"95% interval {format_value(latest['lower_95'], measure.unit)} to "
+        f"{format_value(latest['upper_95'], measure.unit)}  \n"
+        f"Change on previous: {change_text(latest, card.previous, measure.unit)}; "
+        f"on a year before: {change_text(latest, card.year_before, measure.unit)}  \n"
+        f"Signal: **{SIGNAL_ICONS[card.signal]}**{target}"
+    )

@@ -29,8 +29,10 @@ for theme in registry.THEMES:
                 if measure.illustrative:
                     badges.append(f":orange-badge[{app.ILLUSTRATIVE_LABEL}]")
                 st.markdown(" ".join(badges))
-                if measure.page in app.PAGES:
-                    st.page_link(app.PAGES[measure.page], label="Open the measure page", icon=":material/arrow_forward:")
+                page = app.PAGES.get(measure.page) or app.PAGES.get("measure")
+                st.page_link(page, label="Open the measure page", icon=":material/arrow_forward:",
+                             query_params={"measure": measure.id, "area": area.code} if page.url_path == "measure"
+                             else {"area": area.code})
             with figures:
                 if card.latest is None:
                     st.markdown("No data for this area.")
@@ -38,19 +40,7 @@ for theme in registry.THEMES:
                     st.markdown(f"{scorecard.period_label(card.latest['period_start'], measure.frequency)}: "
                                 "**suppressed** (a count from 1 to 4)")
                 else:
-                    latest = card.latest
-                    st.markdown(
-                        f"{scorecard.period_label(latest['period_start'], measure.frequency)}: "
-                        f"**{scorecard.format_value(latest['value'], measure.unit)}** {measure.unit if measure.unit not in ('%', 'minutes') else ''}"
-                        f"  \n95% interval {scorecard.format_value(latest['lower_95'], measure.unit)} to "
-                        f"{scorecard.format_value(latest['upper_95'], measure.unit)}"
-                        f"  \nChange on previous: {scorecard.change_text(latest, card.previous, measure.unit)}; "
-                        f"on a year before: {scorecard.change_text(latest, card.year_before, measure.unit)}"
-                    )
-                    signal = scorecard.SIGNAL_ICONS[card.signal]
-                    target = ("" if card.target_met is None else
-                              f" · Target ({measure.target['value']}): {'✅ met' if card.target_met else '❌ not met'}")
-                    st.markdown(f"Signal: **{signal}**{target}")
+                    st.markdown(scorecard.figures_markdown(card))
             with trend:
                 if len(card.series):
                     st.plotly_chart(charts.sparkline(card.series, measure.frequency), key=f"spark_{measure.id}",

@@ -12,14 +12,30 @@
 --   area_type     'csp', 'force' or 'unassigned'
 --   numerator     crimes recorded in the month
 --   denominator   usual residents (Census 2021); NULL for the unassigned bucket
-with monthly as (
-    select month, area_code, area_type, sum(count) as crimes
+-- A month police.uk published for the force has a row for every CSP and the unassigned
+-- bucket (0 where nothing was recorded there); a month it did not publish has no row.
+with published_months as (
+    select distinct month from police_uk_counts
+    where force_code = $force and month between $from and $to
+),
+force_areas as (
+    select area_code, area_type from areas
+    where force_code = $force and area_type in ('csp', 'unassigned')
+),
+counted as (
+    select month, area_code, sum(count) as crimes
     from police_uk_counts
     where force_code = $force
       and month between $from and $to
       and (len($include_types) = 0 or list_contains($include_types, crime_type))
       and not list_contains($exclude_types, crime_type)
-    group by month, area_code, area_type
+    group by month, area_code
+),
+monthly as (
+    select m.month, a.area_code, a.area_type, coalesce(c.crimes, 0) as crimes
+    from published_months m
+    cross join force_areas a
+    left join counted c on c.month = m.month and c.area_code = a.area_code
 ),
 with_force as (
     select month, area_code, area_type, crimes from monthly

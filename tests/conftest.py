@@ -19,3 +19,20 @@ def _clear_streamlit_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+
+
+def tree_hash(folder: Path) -> dict[str, str]:
+    """Every file (content hash) and symlink (target) under a folder: 'unchanged' means equal."""
+    import hashlib
+    import os
+
+    found = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            key = str(path.relative_to(folder))
+            if path.is_symlink():
+                found[key] = "-> " + os.readlink(path)
+            elif path.is_file():
+                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found

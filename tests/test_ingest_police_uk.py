@@ -22,12 +22,13 @@ import pytest
 from measures import config, db, export, registry
 from measures.ingest import IngestError, police_uk
 from measures.paths import REPO_ROOT, SHARED_DATA_DIR
+from tests.conftest import tree_hash
 
 FORCE = "E23000035"
 DC = "Devon & Cornwall Police"
 DORSET, DORSET_NAME = "E23000039", "Dorset Police"
 UNASSIGNED = f"UNASSIGNED-{FORCE}"
-EXETER, PLYMOUTH = "E22000049", "E22000056"
+EXETER, PLYMOUTH, SCILLY = "E22000049", "E22000056", "E22000050"
 HEADER = police_uk.COLUMNS
 ASB = "Anti-social behaviour"
 
@@ -72,18 +73,6 @@ def street(folder: Path, month: str, force: str = "devon-and-cornwall") -> Path:
     return folder / month / f"{month}-{force}-street.csv"
 
 
-def tree_hash(folder: Path) -> dict[str, str]:
-    """Every file (content hash) and symlink (target) under a folder."""
-    found = {}
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            path = Path(root) / name
-            key = str(path.relative_to(folder))
-            if path.is_symlink():
-                found[key] = "-> " + os.readlink(path)
-            elif path.is_file():
-                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -334,7 +323,8 @@ def test_real_files_match_a_direct_count(tmp_path: Path) -> None:
     raw_rows = {(f.parent.name, code): sum(1 for _ in f.open("rb")) - 1 for f, code in
                 zip(files, [FORCE, FORCE, FORCE, DORSET, "E23000036"], strict=True)}
     for (month, force), rows in raw_rows.items():  # each force's month is its file, every row of it
-        assert direct.query("Month == @month and force_code == @force")["rows"].sum() == rows
+        mine = (direct["Month"] == month) & (direct["force_code"] == force)
+        assert direct.loc[mine, "rows"].sum() == rows
     for force in (FORCE, DORSET, "E23000036"):
         months = set()
         for measure, keep in MEASURE_TYPES.items():
@@ -343,7 +333,11 @@ def test_real_files_match_a_direct_count(tmp_path: Path) -> None:
             by_csp = expected.groupby(["Month", "area_code"])["rows"].sum()
             by_force = expected.groupby("Month")["rows"].sum()
             got = frame.set_index(["month", "area_code"])["numerator"]
-            assert got.drop(force, level=1).sort_index().to_dict() == by_csp.sort_index().to_dict(), (force, measure)
+            below_force = got.drop(force, level=1)
+            # areas with no rows in a published month are exported as 0, not left out
+            assert (below_force[~below_force.index.isin(by_csp.index)] == 0).all(), (force, measure)
+            below_force = below_force[below_force.index.isin(by_csp.index)]
+            assert below_force.sort_index().to_dict() == by_csp.sort_index().to_dict(), (force, measure)
             assert got.xs(force, level=1).to_dict() == by_force.to_dict(), (force, measure)
             months |= set(frame["month"])
         total = counts(data_dir).query("force_code == @force").groupby("month")["count"].sum()
@@ -368,12 +362,15 @@ def test_committed_data_has_the_44_months_and_adds_up() -> None:
     assert sorted(frame["month"].unique()) == EXPECTED_MONTHS
     assert not frame["month"].isin(["2021-06", "2023-03", "2024-05", "2022-11"]).any()
     assert frame.loc[frame["area_type"] == "csp", "area_code"].nunique() == 8
-    assert set(frame.loc[frame["area_type"] == "csp", "area_code"]) == {a.code for a in config.load_force().csps}
+    csps = {a.code for a in config.load_force().csps}
+    assert set(frame.loc[frame["area_type"] == "csp", "area_code"]) == csps
     for month, rows in frame.groupby("month"):
         force = rows.loc[rows["area_type"] == "force", "numerator"]
         assert len(force) == 1 and force.iloc[0] > 0, month
         assert force.iloc[0] == rows.loc[rows["area_type"] != "force", "numerator"].sum(), month
-        assert (rows["area_type"] == "csp").sum() == 8, month
+        # every CSP has a row in a published month, 0 where nothing was recorded (Isles of Scilly)
+        assert set(rows.loc[rows["area_type"] == "csp", "area_code"]) == csps, month
+        assert (rows["area_type"] == "unassigned").sum() == 1, month
     table = counts(data_dir)
     dc_months = {f"{m:%Y-%m}" for m in table.loc[table["force_code"] == FORCE, "month"]}
     assert sorted(dc_months) == EXPECTED_MONTHS

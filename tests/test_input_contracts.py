@@ -10,8 +10,6 @@ files over the tables (force = CSPs + unassigned; no rows for periods with no da
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -24,6 +22,7 @@ import pytest
 from measures import config, db
 from measures.ingest import IngestError, calls_101, hidden_crime, reoffending
 from measures.paths import REPO_ROOT
+from tests.conftest import tree_hash
 
 FORCE = config.load_force()
 CSPS = sorted(a.code for a in FORCE.csps)
@@ -75,18 +74,6 @@ def write(path: Path, columns: list[str], rows: list[list[str]], eol: str = "\n"
     return path
 
 
-def tree_hash(folder: Path) -> dict[str, str]:
-    """Every file (content hash) and symlink (target) under a folder."""
-    found = {}
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            path = Path(root) / name
-            key = str(path.relative_to(folder))
-            if path.is_symlink():
-                found[key] = "-> " + os.readlink(path)
-            elif path.is_file():
-                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def _load_all(folder: Path) -> Path:
@@ -212,7 +199,8 @@ CALL_CASES = [
     ({"received_at": "01/08/2024 10:00"}, "received_at '01/08/2024 10:00' is not a date and time"),
     ({"received_at": "2024-08-01T10:00:00+01:00"}, "is not a date and time"),
     ({"received_at": "2024-08-32T10:00:00"}, "is not a date and time"),
-    ({"received_at": "2024-07-31T23:59:00", "answered_at": "", "outcome": "abandoned"}, "not in 2024-08, the month in the file name"),
+    ({"received_at": "2024-07-31T23:59:00", "answered_at": "", "outcome": "abandoned"},
+     "not in 2024-08, the month in the file name"),
     ({"outcome": "hung up"}, "outcome 'hung up' is not one of answered, abandoned, call_back"),
     ({"outcome": "answered", "answered_at": ""}, "an answered call has no answered_at"),
     ({"outcome": "abandoned", "answered_at": "2024-08-05T10:04:40"}, "has an answered_at"),

@@ -73,3 +73,36 @@ def test_area_change_reruns_and_updates_url():
     at.selectbox[0].select("E22000049").run()
     assert not at.exception
     assert any("Exeter" in s.value for s in at.subheader)
+
+
+@pytest.mark.parametrize("measure_id", ["calls_101_mean_wait", "reoffending_rate", "hidden_domestic_abuse",
+                                        "recorded_crime"])
+def test_measure_page_draws_control_chart(measure_id):
+    at = run_page("pages/measure.py", measure=measure_id, area="E22000049")
+    assert at.selectbox[0].value == measure_id
+    assert at.selectbox[1].value == "E22000049"
+    assert len(at.get("plotly_chart")) >= 2
+    from measures import registry
+
+    if registry.get(measure_id).illustrative:
+        assert any("Illustrative data, not official statistics" in w.value for w in at.warning)
+
+
+def test_hidden_crime_page_says_neutral():
+    at = run_page("pages/measure.py", measure="hidden_domestic_abuse")
+    assert any("neutral" in i.value for i in at.info)
+
+
+def test_public_mode_overview_shows_suppressed_not_zero(monkeypatch):
+    monkeypatch.setenv("MEASURES_PUBLIC", "1")
+    at = run_page("", area="E22000050")  # Isles of Scilly: small counts
+    text = markdown_text(at)
+    assert "**suppressed**" in text
+    assert any("1 to 4" in i.value for i in at.info)
+
+
+def test_unknown_measure_in_url_gives_default():
+    at = run_page("pages/measure.py", measure="../../etc/passwd")
+    from measures import registry
+
+    assert at.selectbox[0].value == registry.ids()[0]

@@ -1,0 +1,88 @@
+"""Benchmark: the police.uk ingest against the same aggregation in plain pandas.
+
+Ingests every file under SHARED_DATA_DIR/police_uk into a temporary data folder with
+measures.ingest.police_uk (validation, mapping, H3 hexagons, atomic publish), N times,
+and does the bare aggregation with pandas (read every CSV, LSOA name -> district -> CSP,
+count by month, force, area and crime type), N times. Checks both give the same counts
+and prints rows, median seconds, rows per second and the throughput ratio.
+
+    python bench/ingest.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from measures.ingest import police_uk  # noqa: E402
+from measures.paths import REFERENCE_DIR, SHARED_DATA_DIR  # noqa: E402
+
+KEY = ["month", "force_code", "area_code", "crime_type"]
+
+
+def run_ingest(files: list[Path]) -> pd.DataFrame:
+    with tempfile.TemporaryDirectory() as tmp:
+        police_uk.ingest(files, Path(tmp) / "data")
+        table = pd.read_parquet(Path(tmp) / "data" / "current" / f"{police_uk.COUNTS_TABLE}.parquet")
+    table["month"] = pd.to_datetime(table["month"]).dt.strftime("%Y-%m")
+    return table.groupby(KEY)["count"].sum()
+
+
+def run_pandas(files: list[Path]) -> pd.Series:
+    raw = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False,
+                                 usecols=["Month", "Falls within", "LSOA name", "Crime type"]) for f in files],
+                    ignore_index=True)
+    forces = pd.read_csv(REFERENCE_DIR / "forces.csv", dtype=str, keep_default_na=False)
+    districts = pd.read_csv(REFERENCE_DIR / "districts.csv", dtype=str, keep_default_na=False)
+    districts["key"] = districts["lad_name"].str.replace(r", (City|County) of$", "", regex=True)
+    lookup = districts.drop_duplicates("key").set_index("key")
+    force = raw["Falls within"].map(forces.set_index("police_uk_name")["pfa_code"])
+    district = raw["LSOA name"].str.replace(r" \d{3}[A-Z]$", "", regex=True)
+    csp = district.map(lookup["csp_code"]).fillna("")
+    assigned = (raw["LSOA name"] != "") & (csp != "") & (district.map(lookup["pfa_code"]) == force)
+    frame = pd.DataFrame({"month": raw["Month"], "force_code": force, "crime_type": raw["Crime type"],
+                          "area_code": csp.where(assigned, "UNASSIGNED-" + force)})
+    return frame.groupby(KEY).size().rename("count")
+
+
+def timed(function, files: list[Path], runs: int) -> tuple[float, pd.Series]:
+    seconds, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function(files)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    folder = SHARED_DATA_DIR / "police_uk"
+    files = sorted(folder.rglob(police_uk.FILE_PATTERN))
+    if not files:
+        print(f"no police.uk files under {folder}", file=sys.stderr)
+        return 1
+    ingest_s, ingest_counts = timed(run_ingest, files, args.runs)
+    pandas_s, pandas_counts = timed(run_pandas, files, args.runs)
+    rows = int(pandas_counts.sum())
+    same = ingest_counts.sort_index().astype("int64").equals(pandas_counts.sort_index().astype("int64"))
+    print(f"{len(files)} files, {rows:,} rows, median of {args.runs} runs")
+    ingest_rate, pandas_rate = int(ingest_counts.sum()) / ingest_s, rows / pandas_s
+    print(f"  measures ingest: {int(ingest_counts.sum()):>9,} rows {ingest_s:7.2f} s {ingest_rate:>11,.0f} rows/s")
+    print(f"  plain pandas:    {rows:>9,} rows {pandas_s:7.2f} s {pandas_rate:>11,.0f} rows/s")
+    print(f"  ratio (ingest throughput / pandas throughput): {ingest_rate / pandas_rate:.2f}")
+    print(f"  same counts by month, force, area and crime type: {'yes' if same else 'NO'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

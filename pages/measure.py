@@ -1,0 +1,52 @@
+"""One measure in detail: definition, control chart for an area, areas compared, figures."""
+
+import streamlit as st
+
+from measures import app, charts, measure_view, registry
+
+ids = registry.ids()
+measure_id = app.url_value("measure", ids, ids[0], "measure")
+with st.sidebar:
+    measure_id = st.selectbox("Measure", ids, index=ids.index(measure_id),
+                              format_func=lambda i: registry.get(i).title, key="picker_measure")
+    st.query_params["measure"] = measure_id
+    area = app.area_picker()
+measure = registry.get(measure_id)
+
+st.title(measure.title)
+if measure.illustrative:
+    st.warning(f"{app.ILLUSTRATIVE_LABEL}: generated for this dashboard and calibrated to published figures.")
+st.markdown(f"**Definition.** {measure.definition}  \n**Polarity.** {measure.polarity.replace('_', ' ')}. "
+            f"**Method.** {measure.method.replace('_', ' ')}, 95% intervals.  \n**Caveats.** {measure.caveats}")
+if measure.polarity == "neutral":
+    st.info("This measure is neutral: a rise can mean more victims feel able to report, not more crime.")
+
+frame = app.measure(measure_id)
+series = measure_view.area_series(frame, area.code)
+if series["value"].notna().sum() < 3:
+    st.info(f"Too few values for {area.name} to draw a control chart.")
+else:
+    result, words = measure_view.control(measure, series)
+    target = measure.target["value"] if measure.target else None
+    st.plotly_chart(charts.control_chart(series, result, words, f"{measure.title}, {area.name}", measure.unit,
+                                         measure_view.frequency_alias(measure), measure.illustrative, target),
+                    key="control_chart")
+    st.caption(measure_view.control_summary(measure, area.name, series, words))
+
+latest, period = measure_view.latest_by_area(frame)
+if period is not None:
+    csps = latest[latest["area_type"] == "csp"].dropna(subset=["value"])
+    force_value = latest.loc[latest["area_type"] == "force", "value"]
+    st.plotly_chart(charts.interval_bars(csps, f"CSPs in {period:%b %Y}", measure.unit,
+                                         force_value.iloc[0] if len(force_value) else None, measure.illustrative),
+                    key="areas_chart")
+    st.caption(f"Each CSP's value in {period:%b %Y} with its 95% interval; the dashed line is the force value.")
+
+st.subheader("Figures")
+table = measure_view.figures_table(series)
+st.dataframe(table, hide_index=True)
+st.download_button("Download these figures (CSV)", table.to_csv(index=False), file_name=f"{measure_id}.csv",
+                   mime="text/csv")
+if app.public_mode() and measure.disclosure_control:
+    st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed.")
+app.sources_footer(f"Source: {measure.source}. {measure.licence}.")
