@@ -139,3 +139,13 @@ def period_picker(months: list[dt.date], default_months: int = 12) -> tuple[dt.d
 
 def sources_footer(*lines: str) -> None:
     st.caption("  \n".join([*lines, ATTRIBUTION]))
+
+
+def as_of_picker(periods: list[dt.date]) -> dt.date:
+    """'Up to' month for the scorecard, kept in the URL as ?to=YYYY-MM (default: the latest)."""
+    keys = sorted({f"{p:%Y-%m}" for p in periods}) or [f"{dt.date.today():%Y-%m}"]
+    chosen = url_value("to", keys, keys[-1], "period")
+    chosen = st.selectbox("Up to", keys, index=keys.index(chosen), key="picker_to",
+                          format_func=lambda k: month_label(dt.date(int(k[:4]), int(k[5:]), 1)))
+    st.query_params["to"] = chosen
+    return dt.date(int(chosen[:4]), int(chosen[5:]), 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,14 @@ class Card:
     signal_kind: str  # outside_limits | shift | trend | none
     target_met: bool | None
     suppressed: bool
+
+
+def periods(frames: Iterable[pd.DataFrame]) -> list[dt.date]:
+    """Every period start with data in any measure, oldest first (the 'up to' choices)."""
+    starts: set[dt.date] = set()
+    for frame in frames:
+        starts.update(pd.to_datetime(frame["period_start"]).dt.date.unique())
+    return sorted(starts)
 
 
 def _row_at(frame: pd.DataFrame, period: pd.Timestamp) -> pd.Series | None:

@@ -6,10 +6,12 @@ from measures import app, charts, registry, scorecard
 
 force = app.force()
 st.title("Police and Crime Plan: how are we doing?")
+frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
 with st.sidebar:
     area = app.area_picker()
-st.caption(f"{area.name}. Latest period of each measure, its 95% interval, change, and whether it changed "
-           "for real (statistical process control), not only by chance.")
+    as_of = app.as_of_picker(scorecard.periods(frames.values()))
+st.caption(f"{area.name}, periods up to {as_of:%B %Y}. Each measure's latest period, its 95% interval, "
+           "change, and whether it changed for real (statistical process control), not only by chance.")
 if app.public_mode():
     st.info("Counts from 1 to 4 (and figures they could be worked out from) are not shown below force level, "
             "so that no victim or offender can be identified.")
@@ -20,7 +22,7 @@ for theme in registry.THEMES:
         continue
     st.header(theme)
     for measure in theme_measures:
-        card = scorecard.card(measure, app.measure(measure.id), area.code)
+        card = scorecard.card(measure, frames[measure.id], area.code, as_of)
         with st.container(border=True):
             title, figures, trend = st.columns([3, 4, 3])
             with title:

@@ -106,3 +106,9 @@ def test_unknown_measure_in_url_gives_default():
     from measures import registry
 
     assert at.selectbox[0].value == registry.ids()[0]
+
+
+def test_overview_period_from_the_url():
+    at = run_page("", area="E22000049", to="2022-09")
+    assert at.selectbox[1].value == "2022-09"
+    assert "Sep 2022" in markdown_text(at)  # 101 and hidden crimes show their Sep 2022 values

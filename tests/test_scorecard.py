@@ -1,0 +1,60 @@
+"""The Overview's card: latest value, comparisons, and the signal read through polarity."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from measures import registry, scorecard
+
+
+def frame(values: list[float | None], area: str = "E22000049", start: str = "2023-01-01") -> pd.DataFrame:
+    periods = pd.date_range(start, periods=len(values), freq="MS")
+    rows = pd.DataFrame({"period_start": periods, "area_code": area, "value": values})
+    rows["lower_95"], rows["upper_95"], rows["suppressed"] = rows["value"] - 1, rows["value"] + 1, False
+    return rows.dropna(subset=["value"])  # a month with no data has no row
+
+
+def measure(polarity: str, **changes) -> registry.Measure:
+    return dataclasses.replace(registry.get("calls_101_mean_wait"), polarity=polarity, **changes)
+
+
+SHIFT_UP = [10, 11, 9, 10, 10.5, 9.5, 10, 11, 9, 10, 10.5, 9.5] + [20, 21, 19, 20, 20.5, 19.5, 20]
+
+
+def test_known_upward_shift_is_concern_when_lower_is_better():
+    card = scorecard.card(measure("lower_is_better"), frame(SHIFT_UP), "E22000049")
+    assert card.signal == "concern"
+    assert card.signal_kind in {"shift", "outside_limits"}
+    assert card.latest["value"] == 20
+    assert card.previous["value"] == 19.5
+    assert card.year_before["value"] == 10  # Jul 2023 -> Jul 2024 is the 19th point, 12 back is the 7th
+
+
+def test_same_series_is_improvement_when_higher_is_better_and_change_when_neutral():
+    assert scorecard.card(measure("higher_is_better", target=None), frame(SHIFT_UP), "E22000049").signal == "improvement"
+    assert scorecard.card(measure("neutral", target=None), frame(SHIFT_UP), "E22000049").signal == "change"
+
+
+def test_stable_series_has_no_signal_and_target_is_judged():
+    stable = list(10 + np.tile([0.5, -0.5, 0.3, -0.3], 5))
+    card = scorecard.card(measure("lower_is_better"), frame(stable), "E22000049")
+    assert card.signal == "none"
+    assert card.target_met is True  # 9.7 minutes against a 20-minute target
+    high = scorecard.card(measure("lower_is_better"), frame([30.0] * 5), "E22000049")
+    assert high.target_met is False
+
+
+def test_missing_previous_month_is_no_comparison_not_zero():
+    values = [10.0, 11.0, 12.0, None, 13.0]
+    card = scorecard.card(measure("lower_is_better"), frame(values), "E22000049")
+    assert card.previous is None
+    assert scorecard.change_text(card.latest, card.previous, "minutes") == "no comparison"
+
+
+def test_as_of_cuts_the_series():
+    card = scorecard.card(measure("lower_is_better"), frame(SHIFT_UP), "E22000049", as_of=pd.Timestamp("2023-06-01"))
+    assert card.latest["period_start"] == pd.Timestamp("2023-06-01")
+    assert card.signal == "none"
