@@ -112,8 +112,8 @@ def hex_map(hexes: pd.DataFrame, centre: tuple[float, float], zoom: float, heigh
 
 
 def _zoom(width_degrees: float, height_degrees: float) -> float:
-    span = max(width_degrees, height_degrees * 1.6, 0.01)
-    for zoom, limit in ((11, 0.15), (10, 0.3), (9, 0.6), (8, 1.2), (7, 2.5), (6, 5)):
+    span = max(width_degrees, height_degrees * 1.5, 0.01)
+    for zoom, limit in ((11, 0.15), (10, 0.3), (9, 0.7), (8, 1.8), (7, 4.0), (6, 8)):
         if span <= limit:
             return zoom
     return 5

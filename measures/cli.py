@@ -68,8 +68,9 @@ def _list(args: argparse.Namespace) -> int:
     from measures import registry
 
     table = registry.as_table()
-    if args.format == "csv":
-        sys.stdout.write(table.to_csv(index=False))
+    if args.format == "csv":  # booleans as in exports: true/false
+        sys.stdout.write(table.assign(illustrative=table["illustrative"].map({True: "true", False: "false"}))
+                         .to_csv(index=False, lineterminator="\n"))
     else:
         for row in table.itertuples():
             flag = " [illustrative]" if row.illustrative else ""

@@ -10,6 +10,7 @@ import streamlit as st
 
 from measures import app
 
+# Streamlit looks tooltip {fields} up on the feature and then in its properties.
 CSP_TOOLTIP = "<b>{area_name}</b><br/>{crimes_text} crimes<br/>{rate_text} per 1,000 residents"
 ASB = "Anti-social behaviour"
 
