@@ -60,14 +60,9 @@ def run(name: str, **params: object) -> pd.DataFrame:
 def _measure(measure_id: str, force_code: str, public: bool, path: str, version: str) -> pd.DataFrame:
     measure = registry.get(measure_id)
     try:
-        frame = export.measure_frame(_connection(path, version), measure, force_code, None, None)
+        return export.measure_frame(_connection(path, version), measure, force_code, None, None, public)
     except duckdb.CatalogException:  # the table is not loaded in this data folder
         return pd.DataFrame(columns=export.COLUMNS)
-    if public and measure.disclosure_control:
-        from measures import disclosure
-
-        frame = disclosure.suppress(frame)
-    return frame
 
 
 def measure(measure_id: str) -> pd.DataFrame:

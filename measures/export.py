@@ -72,8 +72,12 @@ def resolve_area(area: str | None) -> tuple[str, str | None]:
 
 
 def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str,
-                  period_from: dt.date | None, period_to: dt.date | None) -> pd.DataFrame:
-    """Rows of the measure's query with names, values and limits (all areas of a force)."""
+                  period_from: dt.date | None, period_to: dt.date | None, public: bool = False) -> pd.DataFrame:
+    """Rows of the measure's query with names, values and limits (all areas of a force).
+
+    `public` applies disclosure control here, to every area of each period at once:
+    secondary suppression needs the whole period, whatever area the caller then keeps.
+    """
     params = {"force": force_code, "from": period_from or EARLIEST, "to": period_to or LATEST, **measure.params}
     frame = db.query(con, measure.query, params)
     names = con.cursor().execute("select area_code, area_name from areas").df()
@@ -85,7 +89,10 @@ def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, for
     frame["illustrative"] = _illustrative(frame, measure)
     frame["suppressed"] = False
     frame["order"] = frame["area_type"].map(AREA_TYPE_ORDER)
-    return frame.sort_values(["period_start", "order", "area_name"]).drop(columns="order").reset_index(drop=True)
+    frame = frame.sort_values(["period_start", "order", "area_name"]).drop(columns="order").reset_index(drop=True)
+    if public and measure.disclosure_control:
+        frame = disclosure.suppress(frame)
+    return frame
 
 
 def _illustrative(frame: pd.DataFrame, measure: registry.Measure) -> pd.Series:
@@ -107,11 +114,9 @@ def export(measure_id: str, data_dir: Path, area: str | None = None, period_from
     force_code, keep = resolve_area(area)
     con = con or db.connect(data_dir)
     try:
-        frame = measure_frame(con, measure, force_code, start, end)
+        frame = measure_frame(con, measure, force_code, start, end, public)
     except duckdb.CatalogException as exc:
         raise UsageError(f"no data loaded for {measure_id} in {data_dir} ({str(exc).splitlines()[0]})") from None
-    if public and measure.disclosure_control:  # before the area filter: secondary suppression
-        frame = disclosure.suppress(frame)      # needs the whole period, whatever --area asks for
     if keep is not None:
         frame = frame[frame["area_code"] == keep]
     return frame[COLUMNS].reset_index(drop=True)
