@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from measures import config, store
 from measures.ingest import IngestError, IngestReport, find_files
-from measures.ingest.calls_101 import (
+from measures.ingest.contract import (
     AREA_CODE,
     FIRST_DAY,
     connect,
