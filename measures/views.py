@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import h3
 import pandas as pd
 import streamlit as st
@@ -18,7 +19,7 @@ ASB = "Anti-social behaviour"
 def police_uk_months(force_code: str) -> list[dt.date]:
     try:
         frame = app.run("police_uk_months", force=force_code)
-    except Exception:  # no police.uk table in this data folder
+    except duckdb.CatalogException:  # no police.uk table in this data folder
         return []
     return [pd.Timestamp(m).date() for m in frame["month"]]
 
@@ -122,7 +123,7 @@ def recorded_crime_table(force_code: str, crime_types: list[str], first: dt.date
 def reconciliation(force_code: str) -> pd.DataFrame:
     try:
         frame = app.run("reconciliation_ons", force=force_code)
-    except Exception:
+    except duckdb.CatalogException:  # the ONS table or police.uk is not loaded
         return pd.DataFrame()
     frame = frame.copy()
     frame["ratio"] = frame["ratio"].round(3)
