@@ -8,9 +8,17 @@ st.set_page_config(page_title="Police and Crime Plan measures", page_icon=":bar_
 
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/area_profile.py", title="Area profile", url_path="area-profile", icon=":material/location_city:"),
+    st.Page("pages/calls_101.py", title="101 calls", url_path="calls-101", icon=":material/call:"),
+    st.Page("pages/reoffending.py", title="Reoffending", url_path="reoffending", icon=":material/replay:"),
+    st.Page("pages/hidden_crimes.py", title="Hidden crimes", url_path="hidden-crimes", icon=":material/visibility:"),
     st.Page("pages/recorded_crime.py", title="Recorded crime", url_path="recorded-crime", icon=":material/map:"),
     st.Page("pages/measure.py", title="Measure detail", url_path="measure", icon=":material/monitoring:"),
+    st.Page("pages/about_data.py", title="About the data", url_path="about-data", icon=":material/info:"),
 ]
+if not app.public_mode():  # the public site has no way to change data: the page is not registered at all
+    pages.append(st.Page("pages/update_data.py", title="Update data", url_path="update-data",
+                         icon=":material/upload:"))
 app.PAGES.update({page.url_path: page for page in pages if page.url_path})
 navigation = st.navigation(pages)
 with st.sidebar:

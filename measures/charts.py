@@ -170,3 +170,9 @@ def interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: floa
     if reference is not None and not pd.isna(reference):
         fig.add_hline(y=reference, line_dash="dash", line_color=OKABE_ITO[5], annotation_text="force")
     return _layout(fig, title, y_title, illustrative)
+
+
+# --- measure pages (101, reoffending, hidden crimes): funnel plots, heatmaps, reference points ---
+
+
+# --- area profile and briefing pack: spine chart, locator map ---

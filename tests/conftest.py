@@ -1,8 +1,17 @@
-"""Shared test set-up: the repo root on sys.path and fresh Streamlit caches per test."""
+"""Shared test set-up: the repo root on sys.path, fresh Streamlit caches per test, and the
+browser-test helpers (a Streamlit server per module, Debian chromium driven by Playwright)."""
 
 from __future__ import annotations
 
+import io
+import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,6 +19,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+needs_browser = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no browser at {CHROMIUM} (apt-get install chromium)"),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +42,6 @@ def _clear_streamlit_caches():
 def tree_hash(folder: Path) -> dict[str, str]:
     """Every file (content hash) and symlink (target) under a folder: 'unchanged' means equal."""
     import hashlib
-    import os
 
     found = {}
     for root, dirs, files in os.walk(folder):
@@ -36,3 +53,79 @@ def tree_hash(folder: Path) -> dict[str, str]:
             elif path.is_file():
                 found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(env: dict[str, str] | None = None, args: list[str] | None = None) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free loopback port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", *(args or [])],
+        cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            process.kill()
+            pytest.fail("streamlit did not start: " + process.stderr.read().decode()[-2000:])
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The dashboard in public mode (what most browser tests look at)."""
+    with streamlit_server({"MEASURES_PUBLIC": "1"}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def open_page(browser, url: str, wait_for_chart: bool = True):
+    """A new tab at `url`, once Streamlit has settled (and a Plotly chart is drawn)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(url)
+    page.wait_for_selector("[data-testid=stApp]", timeout=30_000)
+    # Streamlit is settled when its status widget stops showing "running".
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+    if wait_for_chart:
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    return page
+
+
+def canvas_is_drawn(page, selector: str = "[data-testid=stDeckGlJsonChart]") -> bool:
+    """A map canvas has many different colours once deck.gl has drawn polygons into it."""
+    from PIL import Image
+
+    element = page.locator(selector).first
+    element.scroll_into_view_if_needed()
+    time.sleep(2)  # WebGL draws on the next frames
+    image = Image.open(io.BytesIO(element.screenshot())).convert("RGB")
+    colours = image.getcolors(maxcolors=1_000_000) or []
+    return len(colours) > 20

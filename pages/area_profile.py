@@ -1,0 +1,6 @@
+"""Placeholder while this page is built (replaced in this session)."""
+
+import streamlit as st
+
+st.title("area_profile")
+st.info("This page is being built.")
