@@ -4,6 +4,9 @@ import streamlit as st
 
 from measures import app
 
+if app.public_mode():  # defence in depth, if the server was started without `python -m measures serve --public`
+    st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "viewer")
 st.set_page_config(page_title="Police and Crime Plan measures", page_icon=":bar_chart:", layout="wide")
 
 pages = [

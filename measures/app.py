@@ -100,13 +100,58 @@ def url_value(key: str, allowed: list[str], default: str, label: str) -> str:
     return default
 
 
-def area_picker(key: str = "area") -> config.Area:
-    """Force or one of its CSPs, from the URL (?area=CODE) and a select box."""
+def _code_in_selection(state: object) -> str | None:
+    """The area code a Plotly (customdata) or pydeck (feature properties) selection points at."""
+    selection = (state or {}).get("selection") if isinstance(state, dict) or hasattr(state, "get") else None
+    if not selection:
+        return None
+    for point in selection.get("points") or []:  # Plotly: customdata[0] is the area code
+        custom = point.get("customdata")
+        if isinstance(custom, (list, tuple)) and custom:
+            return str(custom[0])
+        if isinstance(custom, str):
+            return custom
+    for objects in (selection.get("objects") or {}).values():  # pydeck: per layer, the picked features
+        for picked in objects:
+            properties = picked.get("properties", picked) if isinstance(picked, dict) else {}
+            code = properties.get("area_code") or properties.get("csp_code")
+            if code:
+                return str(code)
+    return None
+
+
+def _clicked_area(linked_charts: tuple[str, ...], codes: list[str]) -> str | None:
+    """A CSP just chosen on a linked map or chart (a selection not seen on an earlier run)."""
+    clicked = None
+    for chart_key in linked_charts:
+        code = _code_in_selection(st.session_state.get(chart_key))
+        seen_key = f"_seen_selection_{chart_key}"
+        if code != st.session_state.get(seen_key):
+            st.session_state[seen_key] = code
+            if code in codes:
+                clicked = code
+    return clicked
+
+
+def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> config.Area:
+    """Force or one of its CSPs, from the URL (?area=CODE) and a select box.
+
+    `linked_charts` are the keys of maps and plots drawn with on_select="rerun" whose points
+    carry an area code: choosing a CSP on any of them selects it here, in the URL, and so in
+    every chart of the page.
+    """
     areas = force().areas()
     codes = [a.code for a in areas]
+    clicked = _clicked_area(linked_charts, codes)
+    widget_key = f"picker_{key}"
+    if clicked is not None:
+        st.query_params[key] = clicked
+        # Set through session state, so the browser's select box shows the click too; popping the
+        # state instead left the browser showing the old area, which it then sent back on the next rerun.
+        st.session_state[widget_key] = clicked
     chosen = url_value(key, codes, codes[0], "area")
-    code = st.selectbox("Area", codes, index=codes.index(chosen), format_func=lambda c: force().area_by_code(c).name,
-                        key=f"picker_{key}")
+    code = st.selectbox("Area", codes, index=None if widget_key in st.session_state else codes.index(chosen),
+                        format_func=lambda c: force().area_by_code(c).name, key=widget_key)
     st.query_params[key] = code
     return force().area_by_code(code)
 
@@ -130,6 +175,17 @@ def period_picker(months: list[dt.date], default_months: int = 12) -> tuple[dt.d
                                   key="picker_period")
     st.query_params["from"], st.query_params["to"] = start, end
     return dt.date(int(start[:4]), int(start[5:]), 1), dt.date(int(end[:4]), int(end[5:]), 1)
+
+
+def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, illustrative: bool = False) -> None:
+    """Under every chart: a one-sentence summary and the chart's data as CSV."""
+    st.caption(summary)
+    table = table.copy()
+    if illustrative:  # an export of generated data says so in every row
+        table["illustrative"] = True
+        table["note"] = ILLUSTRATIVE_LABEL
+    st.download_button("Download the chart's data (CSV)", table.to_csv(index=False), file_name=file_name,
+                       mime="text/csv", key=f"download_{key}", icon=":material/download:")
 
 
 def sources_footer(*lines: str) -> None:

@@ -39,6 +39,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--from", dest="period_from", metavar="YYYY-MM", default="2018-04")
     demo.add_argument("--to", dest="period_to", metavar="YYYY-MM", default="2025-12")
 
+    serve = commands.add_parser("serve", help="run the dashboard (the analysts' site, or --public)")
+    serve.add_argument("--public", action="store_true",
+                       help="the public site: read-only, disclosure control, no error details (MEASURES_PUBLIC=1)")
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--address", default="127.0.0.1", help="listen address (default: loopback, behind a proxy)")
+    serve.add_argument("--data-dir", type=Path, default=None)
+
+    pack = commands.add_parser("briefing", help="write an area's briefing pack (.pdf or .html by the file name)")
+    pack.add_argument("--area", required=True, help="the force or one of its CSPs (code)")
+    pack.add_argument("--from", dest="period_from", metavar="YYYY-MM")
+    pack.add_argument("--to", dest="period_to", metavar="YYYY-MM")
+    pack.add_argument("--public", action="store_true", help="apply disclosure control, as the public site does")
+    pack.add_argument("--out", type=Path, required=True, help="FILE.pdf or FILE.html")
+    pack.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+
     listing = commands.add_parser("list", help="list the measures")
     listing.add_argument("--format", choices=("text", "csv"), default="text")
     return parser
@@ -92,6 +107,21 @@ def _demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _briefing(args: argparse.Namespace) -> int:
+    from measures import briefing
+
+    pack = briefing.briefing(args.area, args.out, args.data_dir, args.period_from, args.period_to, args.public)
+    print(f"wrote {args.out} ({pack.area.name}, {pack.period}{', public' if pack.public else ''})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from measures import serve
+
+    serve.serve(args.public, args.port, args.address, args.data_dir)
+    return 0  # not reached: the server replaces this process
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from measures.ingest import IngestError
@@ -99,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     from measures.validation import UsageError
 
     try:
-        return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data}[args.command](args)
+        return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data,
+                "serve": _serve, "briefing": _briefing}[args.command](args)
     except (IngestError, StoreBusy, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,10 +1,11 @@
 """The data layer: one DuckDB connection per process over a data folder, a cursor per query.
 
 DuckDB refuses `read_only=True` for an in-memory database, and the tables live in
-Parquet files, so the connection is in-memory with views over the published Parquet
-(through the `current` symlink, so a new ingest is seen at once). For the public site
-it is then locked down: no file outside the data folder can be read, nothing can be
-written to disk, and the settings cannot be changed back.
+Parquet files, so the connection is in-memory. Locked down (the app and exports), it
+holds a copy of the published tables and then has no file access at all: nothing can be
+read from or written to disk, and the settings cannot be changed back. The app keys its
+cached connection by data version, so a new publish gets a new connection. Without
+lockdown (tests, tools) it has views over the published Parquet instead.
 """
 
 from __future__ import annotations
@@ -66,15 +67,34 @@ def connect(data_dir: Path, lockdown: bool = True) -> duckdb.DuckDBPyConnection:
     con.execute("create table area_population as select * from population_frame")
     con.unregister("population_frame")
     current = store.current_dir(data_dir)
-    if current is not None:
+    if current is not None and lockdown:
+        # Locked down: the published tables are read into memory once (13 MiB for the default
+        # data), so DuckDB then needs no file access at all. Allowing the data folder instead
+        # would let `COPY ... TO '<data>/current/x.parquet' (use_tmp_file false)` overwrite
+        # published files (checked on duckdb 2.0).
+        _load_published_tables(con, data_dir)
+    elif current is not None:  # not locked down: views over the Parquet, through the `current` link
         for parquet in sorted(current.glob("*.parquet")):
             path = str(data_dir / store.CURRENT / parquet.name).replace("'", "''")
             con.execute(f"create view {parquet.stem} as select * from read_parquet('{path}')")
     if lockdown:
-        con.execute(f"set allowed_directories = ['{str(data_dir).replace(chr(39), chr(39) * 2)}']")
-        con.execute("set enable_external_access = false")
+        con.execute("set enable_external_access = false")  # no file, network or extension access from here on
         con.execute("set lock_configuration = true")
     return con
+
+
+def _load_published_tables(con: duckdb.DuckDBPyConnection, data_dir: Path, attempts: int = 3) -> None:
+    """Every table from one published version, even if a publish swaps `current` meanwhile."""
+    for attempt in range(attempts):
+        version = (data_dir / store.CURRENT).resolve()
+        try:
+            for parquet in sorted(version.glob("*.parquet")):
+                path = str(parquet).replace("'", "''")
+                con.execute(f"create or replace table {parquet.stem} as select * from read_parquet('{path}')")
+            return
+        except duckdb.IOException:  # that version was pruned by a newer publish: read the newer one
+            if attempt == attempts - 1:
+                raise
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -102,15 +102,52 @@ def publish(data_dir: Path, build: Callable[[Path, Path | None], dict]) -> dict:
         raise
 
 
+LEFTOVER_PREFIXES = (".staging-", ".current-", ".reference-")
+
+
+def _remove_leftovers(data_dir: Path) -> None:
+    """What an ingest killed mid-way left behind (a staging folder, a half-made link).
+
+    Readers never look at these (only `current` and what it points to), and this runs
+    under the lock, so no live ingest is using them.
+    """
+    for path in data_dir.iterdir():
+        if path.name.startswith(LEFTOVER_PREFIXES):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    versions = data_dir / VERSIONS
+    current = os.readlink(data_dir / CURRENT) if (data_dir / CURRENT).is_symlink() else None
+    if versions.is_dir():  # a version made but never swapped in (killed between the two)
+        for version in versions.iterdir():
+            if current is None or Path(current) != Path(VERSIONS) / version.name:
+                shutil.rmtree(version, ignore_errors=True)
+
+
+def _stage(current: Path | None, staging: Path) -> None:
+    """Staging starts as the published version: hard links, no copy."""
+    staging.mkdir()
+    if current is not None:
+        for path in current.iterdir():
+            os.link(path.resolve(), staging / path.name)
+
+
+def _swap_current(data_dir: Path, version_id: str) -> None:
+    """Point `current` at the new version with one rename (the atomic swap)."""
+    tmp_link = data_dir / f".current-{os.getpid()}"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(Path(VERSIONS) / version_id)
+    os.replace(tmp_link, data_dir / CURRENT)
+
+
 def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict]) -> dict:
+    _remove_leftovers(data_dir)
     current = current_dir(data_dir)
     staging = data_dir / f".staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+    made_version: Path | None = None
     try:
-        staging.mkdir()
-        if current is not None:
-            for path in current.iterdir():
-                os.link(path.resolve(), staging / path.name)  # hard link: no copy
+        _stage(current, staging)
         old_manifest = manifest(data_dir)
         entries = build(staging, current)
         new_manifest = {"tables": {**old_manifest.get("tables", {}), **entries}}
@@ -126,12 +163,14 @@ def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict]) 
         version.parent.mkdir(exist_ok=True)
         shutil.rmtree(version, ignore_errors=True)
         os.rename(staging, version)
-        tmp_link = data_dir / f".current-{os.getpid()}"
-        tmp_link.unlink(missing_ok=True)
-        tmp_link.symlink_to(Path(VERSIONS) / version_id)
-        os.replace(tmp_link, data_dir / CURRENT)  # the atomic swap
+        made_version = version
+        _swap_current(data_dir, version_id)
+        made_version = None  # published: it is the current version now
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        (data_dir / f".current-{os.getpid()}").unlink(missing_ok=True)
+        if made_version is not None:  # made but never swapped in: readers never saw it
+            shutil.rmtree(made_version, ignore_errors=True)
         raise
     _prune(data_dir, keep=version_id)
     return new_manifest

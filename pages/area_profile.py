@@ -1,6 +1,88 @@
-"""Placeholder while this page is built (replaced in this session)."""
+"""Area profile: every Plan measure for one CSP (or the force) and period, with findings and a briefing pack."""
 
+import pandas as pd
 import streamlit as st
 
-st.title("area_profile")
-st.info("This page is being built.")
+from measures import app, briefing, charts, geo, profile, registry
+
+force = app.force()
+frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
+months = profile.available_months(frames)
+with st.sidebar:
+    area = app.area_picker()
+    if not months:
+        st.warning("No measure has any data yet: load data on the Update data page or with `python -m measures ingest`.")
+        st.stop()
+    first, last = app.period_picker(months)
+
+pack = briefing.build(frames, force, area.code, first, last, app.public_mode(), app.data_version())
+st.title(f"Area profile: {area.name}")
+st.caption(f"{pack.period}. Every Plan measure against the {force.name} value and the range of its CSPs; "
+           "colour says whether the difference is significant (99.8% or 95% limits), read through each measure's "
+           "polarity. Rates per 1,000 residents are for the whole period.")
+if app.public_mode():
+    st.info(briefing.SUPPRESSION_NOTE)
+if pack.any_illustrative:
+    st.warning(f"**{app.ILLUSTRATIVE_LABEL}** for the measures marked illustrative below (generated data, "
+               "calibrated to published figures).", icon=":material/info:")
+
+chart, locator = st.columns([4, 1])
+with chart:
+    st.plotly_chart(charts.spine_chart(pack.table, f"{area.name} against the force, {pack.period}",
+                                       illustrative=pack.any_illustrative),
+                    key="spine_chart", config={"displayModeBar": False})
+with locator:
+    st.plotly_chart(charts.locator_map(geo.csp_features(tuple(a.code for a in force.csps)), area.code),
+                    key="locator_map", config={"displayModeBar": False})
+    st.caption(f"{area.name} (blue) among the {len(force.csps)} CSPs of {force.name}.")
+
+st.header("Findings")
+if pack.findings:
+    st.markdown("\n".join(f"- {text}" for text in pack.findings))
+else:
+    st.markdown("No measure differs significantly from the force or shows a control-chart signal in this period.")
+if pack.not_assessed["suppressed"]:
+    st.caption("Suppressed, so no finding: " + ", ".join(pack.not_assessed["suppressed"]) + ".")
+if pack.not_assessed["no data"]:
+    st.caption("No data in this period, so no finding: " + ", ".join(pack.not_assessed["no data"]) + ".")
+
+st.header("Every measure")
+rows_by_id = {row.measure.id: row for row in pack.rows}
+table = pd.DataFrame({
+    "Measure": pack.table["title"] + pack.table["illustrative"].map({True: " (illustrative)", False: ""}),
+    area.name: pack.table["value_text"],
+    "95% interval": pack.table["interval_text"],
+    "Unit": [r.value_unit if r.status == "ok" else "" for r in pack.rows],
+    "Force": pack.table["force_text"],
+    "CSP range": pack.table["range_text"],
+    "Against the force": pack.table["comparison_text"],
+    "Signal": pack.table["signal_text"],
+    "Trend": [[None if pd.isna(v) else float(v) for v in rows_by_id[m].sparkline.get("value", [])]
+              for m in pack.table["measure_id"]],
+})
+st.dataframe(table, hide_index=True, key="profile_table", column_config={
+    "Trend": st.column_config.LineChartColumn("Trend (up to the period's end)", width="medium")})
+# The CSV keeps each measure's own illustrative flag (the police.uk measures are official data).
+export_table = pack.table.drop(columns=["theme"]).assign(
+    note=pack.table["illustrative"].map({True: app.ILLUSTRATIVE_LABEL, False: ""}))
+app.chart_notes(f"{area.name}, {pack.period}: each measure's period value, the force value, the CSP range, the "
+                "comparison and the latest control-chart signal.", export_table,
+                f"area_profile_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv", "profile")
+
+st.header("Briefing pack")
+st.markdown("The same profile as one file to take into a meeting: a cover with the data dates, the spine chart, "
+            "the findings, a panel per Plan theme, and the sources, methods and licence"
+            + (" (public version: the same suppression as this page)." if app.public_mode() else "."))
+name = f"briefing_{area.code}_{first:%Y-%m}_{last:%Y-%m}"
+html_button, pdf_button = st.columns(2)
+with html_button:
+    st.download_button("Download the briefing pack (HTML)", lambda: briefing.render_html(pack), file_name=f"{name}.html",
+                       mime="text/html", key="download_pack_html", icon=":material/download:", on_click="ignore")
+with pdf_button:
+    st.download_button("Download the briefing pack (PDF)", lambda: briefing.render_pdf(briefing.render_html(pack)),
+                       file_name=f"{name}.pdf", mime="application/pdf", key="download_pack_pdf",
+                       icon=":material/picture_as_pdf:", on_click="ignore")
+st.caption(f"Or from the command line: `python -m measures briefing --area {area.code} --from {first:%Y-%m} "
+           f"--to {last:%Y-%m}{' --public' if app.public_mode() else ''} --out {name}.pdf`")
+app.sources_footer("Sources and definitions: each measure's page, the registry (python -m measures list) and the "
+                   "pack's Sources and methods.", briefing.BOUNDARY_ATTRIBUTION)

@@ -1,6 +1,72 @@
-"""Placeholder while this page is built (replaced in this session)."""
+"""Hidden crimes: one strand's monthly trend (control chart), CSP rates over the period, funnel plot, map.
+
+Address: /hidden-crimes?strand=STRAND&area=CODE&from=YYYY-MM&to=YYYY-MM (every value allow-listed).
+"""
 
 import streamlit as st
 
-st.title("hidden_crimes")
-st.info("This page is being built.")
+from measures import app, hidden_view
+from measures.measure_parts import display_table, note_repeated_keys
+
+st.title("Hidden crimes")
+st.info(hidden_view.NEUTRAL_STATEMENT, icon=":material/balance:")
+st.warning(f"{app.ILLUSTRATIVE_LABEL}: the hidden-crime extract is generated for this dashboard and calibrated to "
+           "published figures.")
+
+with st.sidebar:
+    note_repeated_keys(("strand", "area", "from", "to"))
+    strand = app.url_value("strand", hidden_view.STRANDS, hidden_view.DEFAULT_STRAND, "hidden-crime strand")
+    strand = st.selectbox("Strand", hidden_view.STRANDS, index=hidden_view.STRANDS.index(strand),
+                          format_func=hidden_view.strand_label, key="picker_strand")
+    st.query_params["strand"] = strand
+    # A click on a CSP of the map or the funnel plot selects it here, in the URL and in every chart.
+    area = app.area_picker(linked_charts=("csp_map", "funnel"))
+    months = hidden_view.months(strand)
+    if not months:
+        st.warning("No hidden-crime data is loaded for this force yet.")
+        st.stop()
+    period_from, period_to = app.period_picker(months)
+
+measure = hidden_view.measure_for(strand)
+period = hidden_view.period_text(period_from, period_to)
+st.markdown(f"**{measure.title}** · {area.name} · {period}  \n**Definition.** {measure.definition}  \n"
+            f"**Caveats.** {measure.caveats}")
+
+
+def draw(part, key: str, **plot_args) -> None:
+    """A chart, then its one-sentence summary and its data as CSV (or, with nothing to draw, the reason)."""
+    if part.figure is None:
+        st.info(part.summary)
+        return
+    if key == "csp_map":
+        st.pydeck_chart(part.figure, key=key, **plot_args)
+    else:
+        st.plotly_chart(part.figure, key=key, **plot_args)
+    app.chart_notes(part.summary, part.table, part.file_name, key, illustrative=True)
+
+
+st.subheader(f"{area.name}: records per month")
+draw(hidden_view.trend(strand, area, period_from, period_to), "trend")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Rate per 1,000 residents by CSP")
+    draw(hidden_view.csp_map(strand, area.code, period_from, period_to), "csp_map",
+         on_select="rerun", selection_mode="single-object")
+with right:
+    st.subheader("CSPs against the force rate")
+    draw(hidden_view.funnel(strand, area.code, period_from, period_to), "funnel",
+         on_select="rerun", selection_mode="points")
+
+st.subheader("Each CSP with its 95% interval")
+draw(hidden_view.by_csp(strand, area.code, period_from, period_to), "by_csp")
+
+st.subheader("Figures")
+rows, force_row = hidden_view.figures(strand, period_from, period_to)
+st.dataframe(display_table(rows, force_row, f"per 1,000 residents, {period}", "Records", "Residents"),
+             hide_index=True)
+if app.public_mode():
+    st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed; "
+               "a CSP with a suppressed month is suppressed for the whole period.")
+app.sources_footer(f"Source: {measure.source}. {measure.licence}. {app.ILLUSTRATIVE_LABEL}.",
+                   "Residents: Census 2021 usual residents (ONS).")

@@ -15,6 +15,7 @@ st.caption(f"{area.name}, periods up to {as_of:%B %Y}. Each measure's latest per
 if app.public_mode():
     st.info("Counts from 1 to 4 (and figures they could be worked out from) are not shown below force level, "
             "so that no victim or offender can be identified.")
+st.page_link(app.PAGES["area-profile"], label=f"Area profile and briefing pack (PDF, HTML) for {area.name}", icon=":material/description:", query_params={"area": area.code})  # noqa: E501
 
 for theme in registry.THEMES:
     theme_measures = [m for m in registry.measures() if m.theme == theme]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from measures import app, charts, views
+from measures import app, charts, recorded_view, views
 
 force = app.force()
 st.title("Recorded crime")
@@ -14,7 +14,8 @@ if not months:
     st.stop()
 
 with st.sidebar:
-    area = app.area_picker()
+    # A click on a CSP of the map (key "csp_map") selects it here, in the URL and in every chart.
+    area = app.area_picker(linked_charts=("csp_map",))
     period_from, period_to = app.period_picker(months)
     crime_types = views.crime_type_picker(force.code)
 
@@ -25,19 +26,25 @@ st.plotly_chart(
                          period_from, period_to),
     key="trend",
 )
-st.caption(views.trend_summary(trend, area.name, months, period_from, period_to))
+app.chart_notes(views.trend_summary(trend, area.name, months, period_from, period_to),
+                recorded_view.trend_table(trend, area.name, period_from, period_to),
+                f"recorded_crime_{area.code}_{period_from:%Y-%m}_{period_to:%Y-%m}.csv", "trend")
 
 map_values = views.csp_period_values(force.code, crime_types, period_from, period_to)
 left, right = st.columns(2)
 with left:
     st.subheader("Rate per 1,000 residents by CSP")
-    st.pydeck_chart(charts.csp_map(map_values, "rate", views.CSP_TOOLTIP, selected=area.code), key="csp_map")
-    st.caption(views.map_summary(map_values, period_from, period_to))
+    st.pydeck_chart(charts.csp_map(map_values, "rate", views.CSP_TOOLTIP, selected=area.code), key="csp_map",
+                    on_select="rerun", selection_mode="single-object")
+    app.chart_notes(views.map_summary(map_values, period_from, period_to) + " Click a CSP to select it.",
+                    recorded_view.map_table(map_values), f"recorded_crime_by_csp_{period_from:%Y-%m}_{period_to:%Y-%m}.csv",
+                    "csp_map")
 with right:
     st.subheader("Where crimes were recorded")
     hexes, centre, zoom = views.hex_density(force.code, area.code, crime_types, period_from, period_to)
     st.pydeck_chart(charts.hex_map(hexes, centre, zoom), key="hex_map")
-    st.caption("Hexagons of about 5 km²; police.uk places each crime at an anonymised point near where it happened.")
+    app.chart_notes(recorded_view.hex_summary(hexes, force.name, period_from, period_to),
+                    hexes, f"recorded_crime_hexagons_{period_from:%Y-%m}_{period_to:%Y-%m}.csv", "hex_map")
 
 st.subheader("Figures")
 table = views.recorded_crime_table(force.code, crime_types, period_from, period_to)

@@ -1,6 +1,94 @@
-"""Placeholder while this page is built (replaced in this session)."""
+"""Update data (analyst mode only): upload files, read the check's report, then publish.
 
+The router does not register this page on the public site; the page also refuses to run
+there itself, before any uploader is drawn (defence in depth).
+"""
+
+import pandas as pd
 import streamlit as st
 
-st.title("update_data")
-st.info("This page is being built.")
+from measures import app, publishing, store
+
+if app.public_mode():
+    st.error("This is the public site: data cannot be changed here.")
+    st.stop()
+
+CANDIDATE, REFUSED, PUBLISHED = "update_candidate", "update_refused", "update_published"
+
+
+def _forget_check() -> None:
+    """A new source or new files make the last check meaningless."""
+    publishing.discard(st.session_state.pop(CANDIDATE, None))
+    st.session_state.pop(REFUSED, None)
+    st.session_state.pop(PUBLISHED, None)
+
+
+st.title("Update data")
+st.caption("Load new files with the same checks as the command line. Nothing changes for anyone until you "
+           "publish; the public site reads the published data only.")
+
+source = st.selectbox("What are you loading?", list(publishing.SOURCE_LABELS),
+                      format_func=publishing.SOURCE_LABELS.get, key="update_source", on_change=_forget_check)
+illustrative = False
+if source in ("calls-101", "reoffending", "hidden-crime"):
+    illustrative = st.checkbox("These are illustrative (generated) figures, not real records", key="update_illustrative",
+                               on_change=_forget_check,
+                               help=f"Charts and exports of these rows will say '{app.ILLUSTRATIVE_LABEL}'.")
+uploads = st.file_uploader("Files (CSV, or a .zip of CSVs)", type=["csv", "zip"], accept_multiple_files=True,
+                           key=f"update_files_{source}", on_change=_forget_check)
+
+if st.button("Check the files", type="primary", disabled=not uploads, icon=":material/fact_check:"):
+    _forget_check()
+    with st.spinner("Checking every row..."):
+        try:
+            st.session_state[CANDIDATE] = publishing.validate(
+                source, [(f.name, f.getvalue()) for f in uploads], app.data_dir(), illustrative=illustrative)
+        except publishing.Refused as refused:
+            st.session_state[REFUSED] = refused.problems
+
+if problems := st.session_state.get(REFUSED):
+    st.error("The files were refused; nothing was loaded and the published data is unchanged.",
+             icon=":material/block:")
+    st.dataframe(pd.DataFrame([{"file": p.file, "line": p.line, "problem": p.problem} for p in problems]),
+                 hide_index=True, width="stretch")
+
+candidate: publishing.Candidate | None = st.session_state.get(CANDIDATE)
+if candidate is not None:
+    st.subheader("Check report (not yet published)")
+    files, rows = st.columns(2)
+    files.metric("Files", f"{candidate.report.files:,}")
+    rows.metric("Rows read", f"{candidate.report.rows:,}")
+    st.code("\n".join(candidate.report.lines) or "(no details)", language=None, wrap_lines=True)
+    if candidate.skipped:
+        st.caption(f"Left out of the archive (not {source} files): " + ", ".join(candidate.skipped[:20])
+                   + (" ..." if len(candidate.skipped) > 20 else ""))
+    if candidate.changes:
+        st.dataframe(pd.DataFrame([{"table": c.table, "rows now": c.rows_before, "rows after publishing": c.rows_after}
+                                   for c in candidate.changes]), hide_index=True, width="stretch")
+    else:
+        st.info("These files hold exactly what is already published: publishing would change nothing.")
+    publish, discard = st.columns([1, 4])
+    if publish.button("Publish", type="primary", disabled=not candidate.changes, icon=":material/publish:"):
+        try:
+            publishing.publish(candidate, app.data_dir())
+        except (publishing.StaleCandidate, store.StoreBusy) as exc:
+            st.error(f"Not published: {exc}", icon=":material/block:")
+        else:
+            st.session_state.pop(CANDIDATE, None)
+            st.session_state[PUBLISHED] = f"Published version {app.data_version().rsplit('/', 1)[-1]}."
+            st.rerun()
+    if discard.button("Discard"):
+        _forget_check()
+        st.rerun()
+
+if message := st.session_state.get(PUBLISHED):
+    st.success(f"{message} Every page shows the new data from its next refresh, without a restart.",
+               icon=":material/check_circle:")
+
+st.subheader("Published now")
+st.caption(f"Data version {app.data_version().rsplit('/', 1)[-1] or '(none)'} in {app.data_dir()}")
+published = publishing.published_tables(app.data_dir())
+if published:
+    st.dataframe(pd.DataFrame(published), hide_index=True, width="stretch")
+else:
+    st.info("No data is published in this folder yet.")

@@ -5,6 +5,7 @@ set -euo pipefail
 SHARED="${MEASURES_SHARED_DATA:-../shared/data}"
 PY="${PYTHON:-python}"
 "$PY" scripts/build_reference.py --shared "$SHARED"
+"$PY" scripts/build_published_points.py --shared "$SHARED"
 "$PY" -m measures ingest police-uk "$SHARED/police_uk"
 "$PY" -m measures ingest ons-csp "$SHARED/ons/recorded_crime_by_csp_ye_jun2025_tableC2.csv"
 if [ -f measures/demo_data.py ]; then

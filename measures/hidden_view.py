@@ -1,0 +1,144 @@
+"""Logic of the hidden-crimes page: one strand's monthly trend, CSP rates over a period, funnel, map.
+
+The page (pages/hidden_crimes.py) reads the filters and draws what these functions return.
+A CSP's figure over a period is the sum of its months. In public mode a CSP with any
+suppressed month in the period has its period figure suppressed too: otherwise two
+periods that differ by one month would give away that month's small count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from measures import app, config, measure_view, registry, stats
+from measures.measure_parts import ChartPart, bars_part, csp_rows, funnel_part, map_part, trend_part
+
+STRANDS = ["domestic_abuse", "sexual_offences", "stalking_harassment", "hate_crime", "modern_slavery",
+           "child_sexual_abuse"]
+DEFAULT_STRAND = STRANDS[0]
+NEUTRAL_STATEMENT = (
+    "These measures are neutral: a rise in reported crimes can mean that more victims feel able to report, or "
+    "that recording has improved, not that more crime happened. Changes are marked as a change, never as "
+    "better or worse."
+)
+
+
+def measure_id(strand: str) -> str:
+    return f"hidden_{strand}"
+
+
+def measure_for(strand: str) -> registry.Measure:
+    return registry.get(measure_id(strand))
+
+
+def strand_label(strand: str) -> str:
+    return measure_for(strand).title.removeprefix("Reported ").capitalize()
+
+
+def months(strand: str) -> list[dt.date]:
+    """Months with data for the strand (the period picker's options)."""
+    frame = app.measure(measure_id(strand))
+    return sorted({pd.Timestamp(p).date() for p in frame["period_start"]})
+
+
+def _window(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    starts = pd.to_datetime(frame["period_start"])
+    return frame[(starts >= pd.Timestamp(first)) & (starts <= pd.Timestamp(last))]
+
+
+def period_totals(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Records and the rate per 1,000 residents over the period, per area, with exact/Byar 95% limits.
+
+    `frame` is the measure's tidy frame (suppressed in public mode). An area with any
+    suppressed month in the period is suppressed for the period (no figure from which a
+    suppressed month could be worked out). The rate is records in the period per 1,000
+    residents (not annualised).
+    """
+    window = _window(frame, first, last)
+    grouped = window.groupby("area_code", sort=False)
+    totals = grouped.agg(area_name=("area_name", "first"), area_type=("area_type", "first"),
+                         numerator=("numerator", lambda s: s.sum(min_count=1)),
+                         denominator=("denominator", "first"), months=("period_start", "nunique"),
+                         suppressed=("suppressed", "any")).reset_index()
+    totals["suppressed"] = totals["suppressed"].astype(bool)
+    totals.loc[totals["suppressed"], "numerator"] = np.nan
+    numerator = totals["numerator"].astype("float64")
+    denominator = totals["denominator"].astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        totals["value"] = 1000 * numerator / denominator
+    lower, upper = stats.poisson_rate_interval(numerator.to_numpy(), denominator.to_numpy(), 1000)
+    totals["lower_95"], totals["upper_95"] = np.asarray(lower), np.asarray(upper)
+    return totals
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _period_frames(strand: str, first: dt.date, last: dt.date, public: bool, version: str) -> pd.DataFrame:
+    # Keyed on the data version and public mode, as app.measure is, so a new ingest or mode shows at once.
+    return period_totals(app.measure(measure_id(strand)), first, last)
+
+
+def period_values(strand: str, first: dt.date, last: dt.date) -> pd.DataFrame:
+    return _period_frames(strand, first, last, app.public_mode(), app.data_version())
+
+
+def period_text(first: dt.date, last: dt.date) -> str:
+    return f"{first:%b %Y} to {last:%b %Y}"
+
+
+def _file(kind: str, strand: str, first: dt.date, last: dt.date, area_code: str | None = None) -> str:
+    area = f"_{area_code}" if area_code else ""
+    return f"hidden_{strand}_{kind}{area}_{first:%Y-%m}_{last:%Y-%m}.csv"
+
+
+def trend(strand: str, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
+    measure = measure_for(strand)
+    series = measure_view.area_series(_window(app.measure(measure.id), first, last), area.code)
+    return trend_part(measure, series, area.name, f"{measure.title} per month, {area.name}",
+                      _file("trend", strand, first, last, area.code))
+
+
+def _csps_and_force(strand: str, first: dt.date, last: dt.date) -> tuple[pd.DataFrame, float | None]:
+    force = app.force()
+    totals = period_values(strand, first, last)
+    force_rows = totals.loc[totals["area_code"] == force.code, "value"]
+    return csp_rows(totals, force), (float(force_rows.iloc[0]) if len(force_rows) else None)
+
+
+def by_csp(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:
+    measure = measure_for(strand)
+    rows, force_value = _csps_and_force(strand, first, last)
+    return bars_part(measure, rows, force_value, selected,
+                     f"{measure.title} per 1,000 residents, {period_text(first, last)}",
+                     period_text(first, last), _file("by_csp", strand, first, last))
+
+
+def funnel(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:
+    measure = measure_for(strand)
+    rows, force_value = _csps_and_force(strand, first, last)
+    return funnel_part(measure, rows, force_value, selected,
+                       f"{measure.title} vs force<br>{period_text(first, last)}",
+                       "residents (log scale)", _file("funnel", strand, first, last))
+
+
+def csp_map(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:
+    measure = measure_for(strand)
+    rows, force_value = _csps_and_force(strand, first, last)
+    outcomes = None
+    if force_value is not None:
+        from measures import comparison
+
+        outcomes = comparison.funnel_points(rows, force_value, measure.method, measure.polarity)
+    return map_part(measure, rows, selected, f"records per 1,000 residents from {period_text(first, last)}",
+                    _file("map", strand, first, last), outcomes)
+
+
+def figures(strand: str, first: dt.date, last: dt.date) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The CSP rows and the force row for the page's table."""
+    force = app.force()
+    totals = period_values(strand, first, last)
+    force_rows = totals[totals["area_code"] == force.code]
+    return csp_rows(totals, force), (force_rows.iloc[0] if len(force_rows) else None)

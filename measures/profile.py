@@ -1,0 +1,327 @@
+"""Area profile: every registry measure for one area and period, against the force and the CSPs.
+
+The data behind the spine chart (Fingertips style), the findings and the briefing pack:
+for each measure, the area's value over the period with 95% and 99.8% intervals, the
+force value, the range of the CSPs, the comparison with the force read through the
+measure's polarity, and the control-chart (XmR) signal at the end of the period.
+
+Period values add up the months (or quarterly cohorts) that start inside the period:
+numerators and denominators are summed (proportions, means), and a rate per 1,000
+residents is the period's count over the residents, so a 12-month period gives an
+annual rate. A month with no data adds nothing; a period with no data has no value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from measures import disclosure, export, registry, scorecard, stats
+
+CONFIDENCE_LEVELS = (0.998, 0.95)  # tested in this order: the stronger claim first
+SPARKLINE_PERIODS = {"monthly": 36, "quarterly_cohort": 12}
+
+# What a comparison with the force means for each polarity (neutral measures are not judged).
+JUDGEMENTS = {
+    "higher_is_better": {"higher": "better", "lower": "worse"},
+    "lower_is_better": {"higher": "worse", "lower": "better"},
+    "neutral": {"higher": "higher", "lower": "lower"},
+}
+
+
+@dataclass
+class SignalRun:
+    """The control-chart signal at the latest period with data, and how long it has lasted."""
+
+    kind: str  # outside_limits | shift | trend
+    direction: int  # +1 up / above, -1 down / below
+    points: int  # points in the run ending at the latest period (1 for a point outside the limits)
+    since: pd.Timestamp  # first period of the run
+    latest: pd.Timestamp
+    contiguous: bool  # False when the run bridges periods with no data
+
+
+@dataclass
+class ProfileRow:
+    """One measure on the spine chart for one area and period."""
+
+    measure: registry.Measure
+    status: str  # "ok" | "suppressed" | "no data"
+    value: float = np.nan
+    lower_95: float = np.nan
+    upper_95: float = np.nan
+    lower_998: float = np.nan
+    upper_998: float = np.nan
+    numerator: float = np.nan
+    denominator: float = np.nan
+    force_value: float = np.nan
+    csp_values: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))  # area_name -> value
+    csp_suppressed: int = 0  # CSPs whose value is suppressed (not in the range)
+    comparison: str = "not compared"  # higher | lower | similar | not compared
+    confidence: float | None = None  # 0.998 or 0.95 when the difference is significant
+    judgement: str = "not compared"  # better | worse | higher | lower | similar | not compared
+    periods: list[pd.Timestamp] = field(default_factory=list)  # periods with data inside the chosen period
+    latest_available: pd.Timestamp | None = None  # the area's latest period with data at all
+    card: scorecard.Card | None = None  # sparkline series and the Overview's signal word
+    signal: str = "none"  # improvement | concern | change | none | not assessed
+    run: SignalRun | None = None
+    sparkline: pd.DataFrame = field(default_factory=pd.DataFrame)  # period_start, value (gaps as NaN)
+
+    @property
+    def illustrative(self) -> bool:
+        return self.measure.illustrative
+
+    @property
+    def value_unit(self) -> str:
+        """The unit of the period value (a rate is per 1,000 residents over the whole period)."""
+        if self.measure.method == "rate_per_1000":
+            months = len(self.periods)
+            return f"per 1,000 residents in {months} month{'s' if months != 1 else ''}"
+        return self.measure.unit
+
+    def csp_quantiles(self) -> tuple[float, float, float, float]:
+        """(lowest, 25th percentile, 75th percentile, highest) of the CSP values."""
+        values = self.csp_values.dropna()
+        if values.empty:
+            return (np.nan,) * 4
+        return (float(values.min()), float(values.quantile(0.25)), float(values.quantile(0.75)), float(values.max()))
+
+
+def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
+                  public: bool = False) -> pd.DataFrame:
+    """One row per area: the period's numerator, denominator, value and 95% / 99.8% limits.
+
+    `frame` is export.measure_frame's output (suppressed in public mode). An area with a
+    suppressed month or cohort in the period is suppressed for the period too: adding the
+    other months to the published monthly figures would otherwise give the hidden count
+    away. Columns: area_code, area_name, area_type, numerator, denominator, value,
+    lower_95, upper_95, lower_998, upper_998, periods, suppressed.
+    """
+    rows = frame[(pd.to_datetime(frame["period_start"]) >= pd.Timestamp(first))
+                 & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(last))].copy()
+    columns = ["area_code", "area_name", "area_type", "numerator", "denominator", "value", "lower_95", "upper_95",
+               "lower_998", "upper_998", "periods", "suppressed"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    for column in ("numerator", "denominator", "numerator_sq"):
+        if column in rows:
+            rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64")
+    sums = {"numerator": ("numerator", lambda s: s.sum(min_count=1)),
+            "suppressed": ("suppressed", "any"),
+            "periods": ("period_start", "nunique")}
+    # Residents do not add up over months: a rate's denominator is the period's mean population.
+    sums["denominator"] = ("denominator", "mean") if measure.method == "rate_per_1000" else (
+        "denominator", lambda s: s.sum(min_count=1))
+    if "numerator_sq" in rows and rows["numerator_sq"].notna().any():
+        sums["numerator_sq"] = ("numerator_sq", lambda s: s.sum(min_count=1))
+    period = rows.groupby(["area_code", "area_name", "area_type"], as_index=False).agg(**sums)
+    period["unit"] = measure.unit
+    period["period_start"] = pd.Timestamp(first)
+    if public and measure.disclosure_control:
+        already = period["suppressed"].to_numpy()
+        period = disclosure.suppress(period)
+        period["suppressed"] = period["suppressed"].to_numpy() | already
+    period.loc[period["suppressed"], ["numerator"]] = np.nan
+    period["numerator"] = pd.to_numeric(period["numerator"], errors="coerce").astype("float64")
+    period["denominator"] = pd.to_numeric(period["denominator"], errors="coerce").astype("float64")
+    period = export.add_values(period, measure, 0.95)
+    strong = export.add_values(period[[c for c in period if c not in ("value", "lower_95", "upper_95")]],
+                               measure, 0.998)
+    period["lower_998"], period["upper_998"] = strong["lower_95"].to_numpy(), strong["upper_95"].to_numpy()
+    period.loc[period["suppressed"], ["value", "lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
+    return period[columns]
+
+
+def compare(value: float, limits: dict[float, tuple[float, float]], benchmark: float) -> tuple[str, float | None]:
+    """("higher" | "lower" | "similar" | "not compared", the confidence it is significant at, or None).
+
+    `limits` maps a confidence (0.998, 0.95) to the area's interval at that confidence; the
+    difference is significant at the highest confidence whose interval excludes the benchmark.
+    """
+    for confidence in CONFIDENCE_LEVELS:
+        lower, upper = limits[confidence]
+        outcome = stats.compare_to_benchmark(value, lower, upper, benchmark)
+        if outcome == "not compared":
+            return outcome, None
+        if outcome in ("higher", "lower"):
+            return outcome, confidence
+    return "similar", None
+
+
+def judge(comparison: str, polarity: str) -> str:
+    """A comparison read through the measure's polarity: better / worse, or higher / lower when neutral."""
+    return JUDGEMENTS[polarity].get(comparison, comparison)
+
+
+def signal_run(series: pd.Series) -> SignalRun | None:
+    """The XmR signal at the latest point of a calendar-indexed series (gaps as NaN), with its length."""
+    present = series.dropna()
+    if len(present) < 3:
+        return None
+    result = stats.xmr(series.to_numpy(dtype="float64"))
+    kind, direction = stats.latest_signal(result)
+    if kind == "none":
+        return None
+    flags = {"outside_limits": result.outside_direction, "shift": result.shift_direction,
+             "trend": result.trend_direction}[kind]
+    present_at = np.flatnonzero(np.isfinite(result.values))
+    points = 0
+    for index in present_at[::-1]:  # back from the latest point while the run goes on
+        if flags[index] != direction:
+            break
+        points += 1
+    if kind == "outside_limits":
+        points = 1
+    run_positions = present_at[len(present_at) - points:]
+    contiguous = bool(run_positions[-1] - run_positions[0] == points - 1)
+    return SignalRun(kind, int(direction), points, series.index[run_positions[0]], series.index[run_positions[-1]],
+                     contiguous)
+
+
+def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
+    freq = "QS" if frequency == "quarterly_cohort" else "MS"
+    values = rows.set_index("period_start")["value"].astype("float64")
+    return values.reindex(pd.date_range(values.index.min(), values.index.max(), freq=freq))
+
+
+def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, force_code: str,
+                first: dt.date, last: dt.date, public: bool = False) -> ProfileRow:
+    """Everything the spine chart, the findings and the pack say about one measure."""
+    period = period_values(frame, measure, first, last, public)
+    card = scorecard.card(measure, frame, area_code, last)
+    area_rows = card.series
+    row = ProfileRow(measure, "no data", card=card)
+    if len(area_rows):
+        row.latest_available = pd.Timestamp(area_rows["period_start"].max())
+        history = _calendar_series(area_rows, measure.frequency)
+        window = SPARKLINE_PERIODS[measure.frequency]
+        row.sparkline = history.iloc[-window:].rename("value").rename_axis("period_start").reset_index()
+        # A series with suppressed points is not a fair run of values: no signal is claimed from it.
+        if bool(area_rows["suppressed"].any()):
+            row.signal = "not assessed"
+        else:
+            row.signal = card.signal
+            row.run = signal_run(history) if card.signal != "none" else None
+    force_rows = period[period["area_type"] == "force"]
+    if len(force_rows):
+        row.force_value = float(force_rows["value"].iloc[0])
+    csps = period[period["area_type"] == "csp"]
+    row.csp_values = csps.set_index("area_name")["value"].astype("float64")
+    row.csp_suppressed = int(csps["suppressed"].sum())
+    mine = period[period["area_code"] == area_code]
+    if mine.empty:
+        return row
+    mine = mine.iloc[0]
+    row.periods = sorted(pd.to_datetime(frame.loc[
+        (frame["area_code"] == area_code) & (pd.to_datetime(frame["period_start"]) >= pd.Timestamp(first))
+        & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(last)), "period_start"]).unique())
+    if bool(mine["suppressed"]):
+        row.status = "suppressed"
+        return row
+    if pd.isna(mine["value"]):
+        return row
+    row.status = "ok"
+    for name in ("value", "lower_95", "upper_95", "lower_998", "upper_998", "numerator", "denominator"):
+        setattr(row, name, float(mine[name]))
+    if area_code != force_code:  # the force is the benchmark: it is not compared with itself
+        limits = {0.998: (row.lower_998, row.upper_998), 0.95: (row.lower_95, row.upper_95)}
+        row.comparison, row.confidence = compare(row.value, limits, row.force_value)
+        row.judgement = judge(row.comparison, measure.polarity)
+    return row
+
+
+def profile(frames: dict[str, pd.DataFrame], area_code: str, force_code: str, first: dt.date, last: dt.date,
+            public: bool = False) -> list[ProfileRow]:
+    """Every registry measure (registry order) for one area and period; `frames` maps measure id to its frame."""
+    empty = pd.DataFrame(columns=export.COLUMNS)
+    return [profile_row(m, frames.get(m.id, empty), area_code, force_code, first, last, public)
+            for m in registry.measures()]
+
+
+def available_months(frames: dict[str, pd.DataFrame]) -> list[dt.date]:
+    """Every calendar month from the first to the last period with data in any measure."""
+    starts = scorecard.periods(frames.values())
+    if not starts:
+        return []
+    months = pd.date_range(pd.Timestamp(starts[0]), pd.Timestamp(starts[-1]), freq="MS")
+    return [m.date() for m in months]
+
+
+def default_period(months: list[dt.date], length: int = 12) -> tuple[dt.date, dt.date]:
+    """The latest `length` months with data."""
+    return months[max(0, len(months) - length)], months[-1]
+
+
+def period_label(first: dt.date, last: dt.date) -> str:
+    return f"{first:%b %Y}" if first == last else f"{first:%b %Y} to {last:%b %Y}"
+
+
+# --- words and the table behind the charts ---------------------------------------------------
+
+JUDGEMENT_LABELS = {
+    "better": "✔ Better than the force", "worse": "✖ Worse than the force",
+    "higher": "▲ Higher than the force", "lower": "▼ Lower than the force",
+    "similar": "● Similar to the force", "not compared": "– Not compared",
+}
+SIGNAL_LABELS = {
+    "improvement": "✔ Improvement", "concern": "⚠ Concern", "change": "◆ Change", "none": "– No signal",
+    "not assessed": "– Not assessed (suppressed periods)",
+}
+
+
+def number(value: float, unit: str) -> str:
+    """A value as tables and findings quote it: 14.2, 91.6%, 4.55."""
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "%":
+        return f"{value:.1f}%"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def comparison_text(row: ProfileRow) -> str:
+    """The comparison with the force in words, with the confidence it holds at."""
+    if row.status == "suppressed":
+        return "– Not compared (suppressed)"
+    if row.status == "no data":
+        return "– Not compared (no data)"
+    text = JUDGEMENT_LABELS[row.judgement]
+    if row.confidence is not None:
+        text += f" ({row.confidence:.1%})".replace(".0%", "%")
+    return text
+
+
+def value_text(row: ProfileRow) -> str:
+    """The area's value, or 'suppressed' / 'no data' (never 0 for either)."""
+    if row.status != "ok":
+        return row.status
+    return number(row.value, row.measure.unit)
+
+
+def spine_table(rows: list[ProfileRow], area_name: str) -> pd.DataFrame:
+    """One row per measure with everything the spine chart and the pack's tables show."""
+    records = []
+    for row in rows:
+        low, q1, q3, high = row.csp_quantiles()
+        unit = row.measure.unit
+        records.append({
+            "measure_id": row.measure.id, "title": row.measure.title, "theme": row.measure.theme,
+            "area_name": area_name, "polarity": row.measure.polarity, "unit": unit, "status": row.status,
+            "value": row.value if row.status == "ok" else np.nan, "lower_95": row.lower_95, "upper_95": row.upper_95,
+            "value_text": value_text(row), "value_unit": "" if unit == "%" else row.value_unit,
+            "interval_text": f"{number(row.lower_95, unit)} to {number(row.upper_95, unit)}" if row.status == "ok" else "–",
+            "force_value": row.force_value, "force_text": number(row.force_value, unit),
+            "csp_min": low, "csp_q1": q1, "csp_q3": q3, "csp_max": high,
+            "range_text": (f"{number(low, unit)} to {number(high, unit)}" if pd.notna(low) else "–")
+            + (f" ({row.csp_suppressed} suppressed)" if row.csp_suppressed else ""),
+            "judgement": row.judgement, "confidence": row.confidence, "comparison_text": comparison_text(row),
+            "signal": row.signal, "signal_text": SIGNAL_LABELS[row.signal], "illustrative": row.illustrative,
+            "periods": len(row.periods),
+        })
+    return pd.DataFrame.from_records(records)

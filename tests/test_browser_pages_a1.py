@@ -1,0 +1,167 @@
+"""End-to-end in a real browser: /calls-101, /recorded-crime and /about-data draw their charts and
+maps, a shared link reopens the same view, and a click on a CSP of the map selects it."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pandas as pd
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from measures import charts
+from measures.config import load_force
+from tests.conftest import canvas_is_drawn, needs_browser, open_page, streamlit_server
+
+pytestmark = needs_browser
+FORCE = load_force()
+
+
+def open_view(browser, url: str):
+    """open_page, then close Streamlit's "Page not found" dialog if the router raised one.
+
+    Streamlit 1.67 treats a `pages/` folder beside dashboard.py as a v1 multipage app until the first
+    st.navigation call: the first visitor after a server start who opens /calls-101 directly gets the
+    dialog, then st.navigation finds the page. The dialog makes the rest of the page inert;
+    test_first_visitor_opening_a_page_address_gets_no_page_not_found_dialog records the defect itself.
+    """
+    page = open_page(browser, url)
+    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    if dialog.count():
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="detached", timeout=10_000)
+    return page
+
+
+def assert_no_error(page) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert "Traceback" not in page.content()
+
+
+def settle(page) -> None:
+    """Wait for Streamlit to finish the rerun a click or a choice started."""
+    time.sleep(0.5)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+
+
+def area_shown(page) -> str:
+    return page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input[role=combobox]").first.input_value()
+
+
+def choose_area(page, name: str) -> None:
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()
+    page.get_by_role("option", name=name, exact=True).click()
+    settle(page)
+
+
+def test_calls_101_draws_its_charts_and_a_shared_link_reopens_the_view(server, browser):
+    page = open_view(browser, server + "/calls-101")
+    assert_no_error(page)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+    assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count() >= 1
+    assert page.get_by_text("Illustrative data, not official statistics").count() >= 4  # each chart's title
+    choose_area(page, "Exeter")
+    assert "area=E22000049" in page.url
+    assert page.get_by_text("101 calls: mean wait to answer, Exeter").count() >= 1
+    shared = page.url
+    page.close()
+
+    other = open_view(browser, shared)  # a colleague opens the copied address
+    assert_no_error(other)
+    assert "Exeter" in area_shown(other)
+    other.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+    assert other.get_by_text("101 calls: mean wait to answer, Exeter").count() >= 1
+    other.close()
+
+
+def test_recorded_crime_plymouth_draws_chart_and_map(server, browser):
+    page = open_view(browser, server + "/recorded-crime?area=E22000056")
+    assert_no_error(page)
+    assert "Plymouth" in area_shown(page)
+    assert page.get_by_text("Plymouth: crimes by month").count() == 1
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 1
+    assert canvas_is_drawn(page)
+    assert page.get_by_text("Download the chart's data (CSV)").count() >= 3
+    page.close()
+
+
+def test_recorded_crime_bad_encoding_and_repeated_keys_give_a_working_page(server, browser):
+    page = open_view(browser, server + "/recorded-crime?area=%ff%fe&area=E22000056&from=%ff&to=2019-01")
+    assert_no_error(page)
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 1
+    page.close()
+
+
+def test_about_data_draws_the_coverage_chart(server, browser):
+    page = open_view(browser, server + "/about-data")
+    assert_no_error(page)
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 5  # one row per dataset
+    assert page.get_by_text("Contains public sector information licensed under the Open Government Licence v3.0").count() >= 1
+    page.close()
+
+
+def click_until_selected(page, x: float, y: float, code: str, attempts: int = 3) -> None:
+    """Click a point of the map until the rerun it starts writes the CSP into the address.
+
+    Under heavy load on a 2-core machine deck.gl sometimes takes a slow click for a press rather
+    than a tap; a person would click again, and so does this (a map that never selects still fails).
+    """
+    for attempt in range(attempts):
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function("code => location.search.includes('area=' + code)", arg=code, timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+
+
+def _pixel(longitude: float, latitude: float, view, box: dict) -> tuple[float, float]:
+    """Where a point is on the map's canvas (Web Mercator, deck.gl's 512-pixel world at zoom 0)."""
+    scale = 512 * 2 ** view.zoom
+
+    def world(lon: float, lat: float) -> tuple[float, float]:
+        x = (lon + 180) / 360 * scale
+        y = (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * scale
+        return x, y
+
+    cx, cy = world(view.longitude, view.latitude)
+    px, py = world(longitude, latitude)
+    return box["x"] + box["width"] / 2 + (px - cx), box["y"] + box["height"] / 2 + (py - cy)
+
+
+def test_clicking_a_csp_on_the_map_selects_it_and_the_map_keeps_its_view(server, browser):
+    codes = [a.code for a in FORCE.csps]
+    view = charts.csp_map(pd.DataFrame({"area_code": codes, "area_name": codes, "rate": 1.0}), "rate", "").initial_view_state
+    page = open_view(browser, server + "/recorded-crime")
+    deck = page.locator("[data-testid=stDeckGlJsonChart]").first
+    deck.scroll_into_view_if_needed()
+    assert canvas_is_drawn(page)
+    box = deck.bounding_box()
+    # Inland points well inside two CSPs: Bodmin (Cornwall) and Okehampton (West Devon, South Devon and Dartmoor).
+    for (longitude, latitude), code, name in (((-4.72, 50.47), "E22000356", "Cornwall"),
+                                              ((-4.00, 50.74), "E22000364", "South Devon and Dartmoor")):
+        x, y = _pixel(longitude, latitude, view, box)
+        click_until_selected(page, x, y, code)
+        settle(page)
+        assert name in area_shown(page)
+        assert page.get_by_text(f"{name}: crimes by month").count() == 1
+        deck = page.locator("[data-testid=stDeckGlJsonChart]").first
+        assert deck.bounding_box() == box  # the map stayed where it was on the page
+    assert_no_error(page)
+    page.close()
+
+
+@pytest.mark.xfail(strict=True, reason="router: the pages/ folder beside dashboard.py makes Streamlit start in v1 "
+                   "multipage mode, so the first visitor after a server start who opens a page's address gets "
+                   "'Page not found' (fix: rename the folder, e.g. app_pages/)")
+def test_first_visitor_opening_a_page_address_gets_no_page_not_found_dialog(browser):
+    with streamlit_server({"MEASURES_PUBLIC": "1"}) as url:  # a fresh server: this is its first visitor
+        page = open_page(browser, url + "/calls-101")
+        try:
+            assert page.get_by_role("dialog").filter(has_text="Page not found").count() == 0
+        finally:
+            page.close()
