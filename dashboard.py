@@ -10,17 +10,17 @@ if app.public_mode():  # defence in depth, if the server was started without `py
 st.set_page_config(page_title="Police and Crime Plan measures", page_icon=":bar_chart:", layout="wide")
 
 pages = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/area_profile.py", title="Area profile", url_path="area-profile", icon=":material/location_city:"),
-    st.Page("pages/calls_101.py", title="101 calls", url_path="calls-101", icon=":material/call:"),
-    st.Page("pages/reoffending.py", title="Reoffending", url_path="reoffending", icon=":material/replay:"),
-    st.Page("pages/hidden_crimes.py", title="Hidden crimes", url_path="hidden-crimes", icon=":material/visibility:"),
-    st.Page("pages/recorded_crime.py", title="Recorded crime", url_path="recorded-crime", icon=":material/map:"),
-    st.Page("pages/measure.py", title="Measure detail", url_path="measure", icon=":material/monitoring:"),
-    st.Page("pages/about_data.py", title="About the data", url_path="about-data", icon=":material/info:"),
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/area_profile.py", title="Area profile", url_path="area-profile", icon=":material/location_city:"),
+    st.Page("app_pages/calls_101.py", title="101 calls", url_path="calls-101", icon=":material/call:"),
+    st.Page("app_pages/reoffending.py", title="Reoffending", url_path="reoffending", icon=":material/replay:"),
+    st.Page("app_pages/hidden_crimes.py", title="Hidden crimes", url_path="hidden-crimes", icon=":material/visibility:"),
+    st.Page("app_pages/recorded_crime.py", title="Recorded crime", url_path="recorded-crime", icon=":material/map:"),
+    st.Page("app_pages/measure.py", title="Measure detail", url_path="measure", icon=":material/monitoring:"),
+    st.Page("app_pages/about_data.py", title="About the data", url_path="about-data", icon=":material/info:"),
 ]
 if not app.public_mode():  # the public site has no way to change data: the page is not registered at all
-    pages.append(st.Page("pages/update_data.py", title="Update data", url_path="update-data",
+    pages.append(st.Page("app_pages/update_data.py", title="Update data", url_path="update-data",
                          icon=":material/upload:"))
 app.PAGES.update({page.url_path: page for page in pages if page.url_path})
 navigation = st.navigation(pages)

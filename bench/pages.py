@@ -28,19 +28,20 @@ sys.path.insert(0, str(REPO))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from measures.config import load_force  # noqa: E402
+from tests.conftest import switch_to  # noqa: E402
 
 DASHBOARD = str(REPO / "dashboard.py")
 TARGET_SECONDS = 1.0
 # url_path -> page file (what st.navigation registers in dashboard.py); "" is the Overview.
 PAGES = {
-    "": "pages/overview.py",
-    "calls-101": "pages/calls_101.py",
-    "reoffending": "pages/reoffending.py",
-    "hidden-crimes": "pages/hidden_crimes.py",
-    "recorded-crime": "pages/recorded_crime.py",
-    "about-data": "pages/about_data.py",
-    "area-profile": "pages/area_profile.py",
-    "measure": "pages/measure.py",
+    "": "app_pages/overview.py",
+    "calls-101": "app_pages/calls_101.py",
+    "reoffending": "app_pages/reoffending.py",
+    "hidden-crimes": "app_pages/hidden_crimes.py",
+    "recorded-crime": "app_pages/recorded_crime.py",
+    "about-data": "app_pages/about_data.py",
+    "area-profile": "app_pages/area_profile.py",
+    "measure": "app_pages/measure.py",
 }
 
 
@@ -77,7 +78,7 @@ def time_reruns(at: AppTest, runs: int, areas: list[str]) -> tuple[list[float], 
 def bench_page(path: str, runs: int, areas: list[str]) -> tuple[float, float, bool]:
     at = AppTest.from_file(DASHBOARD, default_timeout=120)
     if path != PAGES[""]:  # the Overview is the router's default page: it opens without switching
-        at.switch_page(path)
+        switch_to(at, path)
     start = time.perf_counter()
     at.run()  # warm: the first open of the page
     first = time.perf_counter() - start

@@ -1,6 +1,6 @@
 """Logic of the 101 calls page: each chart's figure, its one-sentence summary and its data.
 
-The page (pages/calls_101.py) only reads the filters and draws what these functions return.
+The page (app_pages/calls_101.py) only reads the filters and draws what these functions return.
 """
 
 from __future__ import annotations

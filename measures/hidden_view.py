@@ -1,6 +1,6 @@
 """Logic of the hidden-crimes page: one strand's monthly trend, CSP rates over a period, funnel, map.
 
-The page (pages/hidden_crimes.py) reads the filters and draws what these functions return.
+The page (app_pages/hidden_crimes.py) reads the filters and draws what these functions return.
 A CSP's figure over a period is the sum of its months. In public mode a CSP with any
 suppressed month in the period has its period figure suppressed too: otherwise two
 periods that differ by one month would give away that month's small count.

@@ -1,6 +1,6 @@
 """Logic of the reoffending page: one cohort's CSPs (bars, funnel, map), the trend by cohort.
 
-The page (pages/reoffending.py) reads the filters and draws what these functions return.
+The page (app_pages/reoffending.py) reads the filters and draws what these functions return.
 The registry fixes offender_type="all"; adults and juveniles are the same measures with
 that query parameter changed, built here through export.measure_frame so that public-mode
 suppression applies to them exactly as to the registry's measures.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,6 +29,25 @@ needs_browser = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no browser at {CHROMIUM} (apt-get install chromium)"),
 ]
+
+
+# The router's pages and their addresses, read from dashboard.py: {"app_pages/x.py": "x-address"}.
+PAGE_ADDRESSES = dict(re.findall(r'st\.Page\("([^"]+)"[^)]*?url_path="([^"]+)"', (REPO / "dashboard.py").read_text()))
+
+
+def switch_to(at, path: str):
+    """Point an AppTest of dashboard.py at one page, as a browser opening that page's address does.
+
+    st.navigation knows a page by the hash of its url_path. AppTest.switch_page can map a file to
+    that hash only after a first run has registered the pages, and that first run (the Overview)
+    would leave its widgets' state behind; so the page is asked for by its hash (streamlit 1.67).
+    The Overview, the default page, needs no switch.
+    """
+    from streamlit.util import calc_hash
+
+    if path in PAGE_ADDRESSES:
+        at._page_hash = calc_hash(PAGE_ADDRESSES[path])
+    return at
 
 
 @pytest.fixture(autouse=True)
@@ -90,18 +110,10 @@ def streamlit_server(env: dict[str, str] | None = None, args: list[str] | None =
             process.kill()
 
 
-def warm_up(browser, url: str) -> None:
-    """Visit the main page once: the first session after a start shows a spurious "Page not found"
-    dialog over a deep link (streamlit/streamlit#9992); visitors after the first never see it."""
-    page = open_page(browser, url + "/", wait_for_chart=False)
-    page.close()
-
-
 @pytest.fixture(scope="module")
-def server(browser) -> Iterator[str]:
-    """The dashboard in public mode (what most browser tests look at), warmed up."""
+def server() -> Iterator[str]:
+    """The dashboard in public mode (what most browser tests look at)."""
     with streamlit_server({"MEASURES_PUBLIC": "1"}) as url:
-        warm_up(browser, url)
         yield url
 
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from measures import briefing, registry
 from measures.paths import DEFAULT_DATA_DIR
-from tests.conftest import REPO, canvas_is_drawn, needs_browser, open_page
+from tests.conftest import REPO, canvas_is_drawn, needs_browser, open_page, switch_to
 
 DASHBOARD = str(REPO / "dashboard.py")
 EXETER, SCILLY = "E22000049", "E22000050"
@@ -23,7 +23,7 @@ def run_profile(monkeypatch, area: str, public: bool, **params: str) -> AppTest:
     at.query_params["area"] = area
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page("pages/area_profile.py")
+    switch_to(at, "app_pages/area_profile.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

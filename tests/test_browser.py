@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from tests.conftest import canvas_is_drawn, needs_browser, open_page
 
 pytestmark = needs_browser

@@ -7,7 +7,6 @@ import math
 import time
 
 import pandas as pd
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from measures import charts
@@ -19,18 +18,9 @@ FORCE = load_force()
 
 
 def open_view(browser, url: str):
-    """open_page, then close Streamlit's "Page not found" dialog if the router raised one.
-
-    Streamlit 1.67 treats a `pages/` folder beside dashboard.py as a v1 multipage app until the first
-    st.navigation call: the first visitor after a server start who opens /calls-101 directly gets the
-    dialog, then st.navigation finds the page. The dialog makes the rest of the page inert;
-    test_first_visitor_opening_a_page_address_gets_no_page_not_found_dialog records the defect itself.
-    """
+    """open_page, and no "Page not found" dialog over it (the router's pages are in app_pages/)."""
     page = open_page(browser, url)
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached", timeout=10_000)
+    assert page.get_by_role("dialog").filter(has_text="Page not found").count() == 0
     return page
 
 
@@ -155,9 +145,6 @@ def test_clicking_a_csp_on_the_map_selects_it_and_the_map_keeps_its_view(server,
     page.close()
 
 
-@pytest.mark.xfail(strict=True, reason="router: the pages/ folder beside dashboard.py makes Streamlit start in v1 "
-                   "multipage mode, so the first visitor after a server start who opens a page's address gets "
-                   "'Page not found' (fix: rename the folder, e.g. app_pages/)")
 def test_first_visitor_opening_a_page_address_gets_no_page_not_found_dialog(browser):
     with streamlit_server({"MEASURES_PUBLIC": "1"}) as url:  # a fresh server: this is its first visitor
         page = open_page(browser, url + "/calls-101")

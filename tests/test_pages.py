@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures.config import load_force
-from tests.conftest import REPO
+from tests.conftest import REPO, switch_to
 
 DASHBOARD = str(REPO / "dashboard.py")
 TIMEOUT = 60
@@ -17,7 +17,7 @@ def run_page(path: str, **params: str) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     if path:
-        at.switch_page(path)
+        switch_to(at, path)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -52,7 +52,7 @@ def test_overview_for_each_csp(area):
 
 
 def test_recorded_crime_for_plymouth_from_the_url():
-    at = run_page("pages/recorded_crime.py", area="E22000056")
+    at = run_page("app_pages/recorded_crime.py", area="E22000056")
     assert at.selectbox[0].value == "E22000056"
     assert any("Plymouth" in s.value for s in at.subheader)
     text = markdown_text(at)
@@ -70,13 +70,13 @@ def test_recorded_crime_for_plymouth_from_the_url():
     {"area": "%ff%fe"},
 ])
 def test_hostile_url_values_give_the_default_view(params):
-    at = run_page("pages/recorded_crime.py", **params)
+    at = run_page("app_pages/recorded_crime.py", **params)
     assert at.selectbox[0].value in {"E23000035"} or "area" not in params
     assert len(at.get("plotly_chart")) >= 1
 
 
 def test_area_change_reruns_and_updates_url():
-    at = run_page("pages/recorded_crime.py")
+    at = run_page("app_pages/recorded_crime.py")
     at.selectbox[0].select("E22000049").run()
     assert not at.exception
     assert any("Exeter" in s.value for s in at.subheader)
@@ -85,7 +85,7 @@ def test_area_change_reruns_and_updates_url():
 @pytest.mark.parametrize("measure_id", ["calls_101_mean_wait", "reoffending_rate", "hidden_domestic_abuse",
                                         "recorded_crime"])
 def test_measure_page_draws_control_chart(measure_id):
-    at = run_page("pages/measure.py", measure=measure_id, area="E22000049")
+    at = run_page("app_pages/measure.py", measure=measure_id, area="E22000049")
     assert at.selectbox[0].value == measure_id
     assert at.selectbox[1].value == "E22000049"
     assert len(at.get("plotly_chart")) >= 2
@@ -96,7 +96,7 @@ def test_measure_page_draws_control_chart(measure_id):
 
 
 def test_hidden_crime_page_says_neutral():
-    at = run_page("pages/measure.py", measure="hidden_domestic_abuse")
+    at = run_page("app_pages/measure.py", measure="hidden_domestic_abuse")
     assert any("neutral" in i.value for i in at.info)
 
 
@@ -109,7 +109,7 @@ def test_public_mode_overview_shows_suppressed_not_zero(monkeypatch):
 
 
 def test_unknown_measure_in_url_gives_default():
-    at = run_page("pages/measure.py", measure="../../etc/passwd")
+    at = run_page("app_pages/measure.py", measure="../../etc/passwd")
     from measures import registry
 
     assert at.selectbox[0].value == registry.ids()[0]

@@ -15,12 +15,12 @@ from measures import published, registry
 from measures.app import ATTRIBUTION, ILLUSTRATIVE_LABEL
 from measures.config import load_force
 from measures.paths import DEFAULT_DATA_DIR, SHARED_DATA_DIR
-from tests.conftest import REPO
+from tests.conftest import REPO, switch_to
 
 DASHBOARD = str(REPO / "dashboard.py")
-CALLS = "pages/calls_101.py"
-ABOUT = "pages/about_data.py"
-RECORDED = "pages/recorded_crime.py"
+CALLS = "app_pages/calls_101.py"
+ABOUT = "app_pages/about_data.py"
+RECORDED = "app_pages/recorded_crime.py"
 FORCE = load_force()
 CURRENT = DEFAULT_DATA_DIR / "current"
 
@@ -29,7 +29,7 @@ def run_page(path: str, **params: str | list[str]) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page(path)
+    switch_to(at, path)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

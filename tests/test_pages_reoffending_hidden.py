@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures import hidden_view
-from tests.conftest import REPO
+from tests.conftest import REPO, switch_to
 
 DASHBOARD = str(REPO / "dashboard.py")
-HIDDEN = "pages/hidden_crimes.py"
-REOFFENDING = "pages/reoffending.py"
+HIDDEN = "app_pages/hidden_crimes.py"
+REOFFENDING = "app_pages/reoffending.py"
 FORCE = "E23000035"
 EXETER, PLYMOUTH, SCILLY = "E22000049", "E22000056", "E22000050"
 ILLUSTRATIVE = "Illustrative data, not official statistics"
@@ -25,7 +25,7 @@ def run_page(path: str, **params: object) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=90)
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page(path)
+    switch_to(at, path)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -127,7 +127,7 @@ def test_public_server_refuses_uploads_and_foreign_origins(public_server):
 
 def test_update_page_refuses_to_run_in_public_mode(monkeypatch):
     monkeypatch.setenv("MEASURES_PUBLIC", "1")
-    at = AppTest.from_file(str(REPO / "pages" / "update_data.py"), default_timeout=30).run()
+    at = AppTest.from_file(str(REPO / "app_pages" / "update_data.py"), default_timeout=30).run()
     assert not at.exception
     assert len(at.get("file_uploader")) == 0 and len(at.button) == 0
     assert "cannot be changed" in at.error[0].value
@@ -138,10 +138,10 @@ def test_router_registers_no_update_page_in_public_mode(monkeypatch):
     at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60).run()
     assert not at.exception
     with pytest.raises(Exception, match="update_data"):  # not a page of this app at all
-        at.switch_page("pages/update_data.py").run()
+        at.switch_page("app_pages/update_data.py").run()
     monkeypatch.delenv("MEASURES_PUBLIC")
     analyst = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60).run()
-    analyst.switch_page("pages/update_data.py").run()
+    analyst.switch_page("app_pages/update_data.py").run()
     assert not analyst.exception and len(analyst.get("file_uploader")) == 1
 
 

@@ -41,7 +41,7 @@ def button(at: AppTest, label: str):
 
 
 def update_page(at: AppTest, source: str) -> AppTest:
-    at.switch_page("pages/update_data.py").run()
+    at.switch_page("app_pages/update_data.py").run()
     assert not at.exception, [e.value for e in at.exception]
     at.selectbox(key="update_source").select(source).run()
     return at
@@ -78,7 +78,7 @@ def test_upload_check_publish_and_the_running_app_shows_it_without_restart(data_
     assert tree_hash(data_dir) != before
     assert list(publishing.WORK_ROOT.iterdir()) == []  # the checked copy is cleaned up
 
-    at.switch_page("pages/overview.py").run()  # same process, same caches: no restart
+    at.switch_page("app_pages/overview.py").run()  # same process, same caches: no restart
     assert not at.exception
     assert NEW_MONTH_LABEL in at.selectbox(key="picker_to").options
 
