@@ -27,7 +27,9 @@ SUPPRESSION_NOTE = ("Public version: counts from 1 to 4 below force level, and a
                     "from, are suppressed for hidden crimes and reoffending; a period with a suppressed month is "
                     "suppressed as a whole, and no finding is drawn from a suppressed figure.")
 METHODS = [
-    "Period values add up the months (or quarterly reoffending cohorts) that start inside the period. Proportions "
+    "Period values add up the months (or quarterly reoffending cohorts) that start inside the period; where no "
+    "reoffending cohort starts inside it (they are published about 18 months on), the latest four cohorts that start "
+    "by its end are used, and the pack says which. Proportions "
     "are the period's numerator over its denominator with Wilson score intervals; rates per 1,000 residents are the "
     "period's count over the residents (Census 2021), with exact Poisson limits below 10 events and Byar's "
     "approximation from 10; mean waits use a t-interval from sums of squares.",

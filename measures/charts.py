@@ -88,7 +88,8 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
         feature["properties"]["line_width"] = 600 if code == selected else 150  # metres
     min_x, min_y, max_x, max_y = geo.bounds(features) if features else (-6, 50, -3, 51.5)
     view = pdk.ViewState(longitude=(min_x + max_x) / 2, latitude=(min_y + max_y) / 2,
-                         zoom=_zoom(max_x - min_x, max_y - min_y))
+                         zoom=fit_zoom(max_x - min_x, max_y - min_y, height_px=height,
+                                   latitude=(min_y + max_y) / 2))
     layer = pdk.Layer(
         "GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id="csps", pickable=True,
         stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=[40, 40, 40],
@@ -112,12 +113,20 @@ def hex_map(hexes: pd.DataFrame, centre: tuple[float, float], zoom: float, heigh
                              "style": {"backgroundColor": "white", "color": "black"}})
 
 
-def _zoom(width_degrees: float, height_degrees: float) -> float:
-    span = max(width_degrees, height_degrees * 1.5, 0.01)
-    for zoom, limit in ((11, 0.15), (10, 0.3), (9, 0.7), (8, 1.8), (7, 4.0), (6, 8)):
-        if span <= limit:
-            return zoom
-    return 5
+def fit_zoom(width_degrees: float, height_degrees: float, width_px: int = 460, height_px: int = 420,
+          latitude: float = 50.5) -> float:
+    """The web-map zoom that fits a box of degrees into a map of about this many pixels.
+
+    deck.gl's world is 512 px wide at zoom 0 and doubles with each level; a degree of latitude
+    is taller than a degree of longitude by 1/cos(latitude) on the Mercator map. The default
+    width is a map in a half-width column, the narrowest the pages draw; 15% is left as margin.
+    """
+    import math
+
+    width, height = max(width_degrees, 0.01) * 1.15, max(height_degrees, 0.01) * 1.15
+    stretch = 1 / math.cos(math.radians(latitude))
+    fit = min(width_px * 360 / (512 * width), height_px * 360 / (512 * height * stretch))
+    return math.floor(4 * math.log2(fit)) / 4
 
 
 def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:

@@ -18,7 +18,6 @@ import pydeck as pdk
 from measures import charts, comparison, config, measure_view, registry, scorecard
 
 CSP_COLUMNS = ["area_code", "area_name", "numerator", "denominator", "value", "lower_95", "upper_95", "suppressed"]
-HALF_WIDTH_ZOOM_OUT = 0.8
 MAP_TOOLTIP = "<b>{area_name}</b><br/>{value_text}<br/>{interval_text}<br/>{outcome_text}"
 
 
@@ -191,10 +190,8 @@ def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None
                                for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)]
     labels = dict(zip(outcomes["area_code"], outcomes["label"], strict=True)) if outcomes is not None else {}
     values["outcome_text"] = [labels.get(code, "") for code in values["area_code"]]
+    # The view depends on nothing the user chooses, so it is the same on every run and the map never jumps.
     deck = charts.csp_map(values, "value", MAP_TOOLTIP, selected=selected)
-    # The pages draw the map in a half-width column: zoom out a little so the whole force fits. The view
-    # depends on nothing the user chooses, so it is the same on every run and the map never jumps.
-    deck.initial_view_state.zoom = deck.initial_view_state.zoom - HALF_WIDTH_ZOOM_OUT
     shown = rows.dropna(subset=["value"])
     if shown.empty:
         summary = f"No CSP has a value to map ({title_text})."

@@ -5,7 +5,8 @@ for each measure, the area's value over the period with 95% and 99.8% intervals,
 force value, the range of the CSPs, the comparison with the force read through the
 measure's polarity, and the control-chart (XmR) signal at the end of the period.
 
-Period values add up the months (or quarterly cohorts) that start inside the period:
+Period values add up the months (or quarterly cohorts) that start inside the period (for
+cohorts, the latest year of them when none starts inside it: see measure_window):
 numerators and denominators are summed (proportions, means), and a rate per 1,000
 residents is the period's count over the residents, so a 12-month period gives an
 annual rate. A month with no data adds nothing; a period with no data has no value.
@@ -187,11 +188,32 @@ def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
     return values.reindex(pd.date_range(values.index.min(), values.index.max(), freq=freq))
 
 
+COHORTS_IN_A_YEAR = 4
+
+
+def measure_window(frame: pd.DataFrame, measure: registry.Measure, first: dt.date,
+                   last: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a measure is read over: the chosen months; but for quarterly reoffending cohorts,
+    which are published about 18 months after they start, the latest year of cohorts starting by
+    the end of the period when none starts inside it (as Fingertips shows each indicator's latest)."""
+    if measure.frequency != "quarterly_cohort" or frame.empty:
+        return first, last
+    starts = sorted(pd.to_datetime(frame["period_start"]).dt.date.unique())
+    if any(first <= start <= last for start in starts):
+        return first, last
+    earlier = [start for start in starts if start <= last]
+    if not earlier:
+        return first, last
+    return earlier[-COHORTS_IN_A_YEAR:][0], earlier[-1]
+
+
 def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, force_code: str,
                 first: dt.date, last: dt.date, public: bool = False) -> ProfileRow:
     """Everything the spine chart, the findings and the pack say about one measure."""
+    card_as_of = last
+    first, last = measure_window(frame, measure, first, last)
     period = period_values(frame, measure, first, last, public)
-    card = scorecard.card(measure, frame, area_code, last)
+    card = scorecard.card(measure, frame, area_code, card_as_of)
     area_rows = card.series
     row = ProfileRow(measure, "no data", card=card)
     if len(area_rows):

@@ -9,7 +9,7 @@ import h3
 import pandas as pd
 import streamlit as st
 
-from measures import app
+from measures import app, charts
 
 # Streamlit looks tooltip {fields} up on the feature and then in its properties.
 CSP_TOOLTIP = "<b>{area_name}</b><br/>{crimes_text} crimes<br/>{rate_text} per 1,000 residents"
@@ -104,8 +104,8 @@ def hex_density(force_code: str, area_code: str, crime_types: list[str], first: 
     lngs = pd.Series([p[1] for p in lat_lng])
     # Centre on the busiest 98% so a few stray points far away do not pull the view.
     centre = (float(lngs.quantile(0.5)), float(lats.quantile(0.5)))
-    span = max(float(lngs.quantile(0.99) - lngs.quantile(0.01)), float(lats.quantile(0.99) - lats.quantile(0.01)))
-    zoom = 7 if span > 1.5 else 8 if span > 0.7 else 9
+    zoom = charts.fit_zoom(float(lngs.quantile(0.99) - lngs.quantile(0.01)),
+                           float(lats.quantile(0.99) - lats.quantile(0.01)), latitude=centre[1])
     return hexes, centre, zoom
 
 

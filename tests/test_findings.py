@@ -194,3 +194,16 @@ def test_spine_positions_put_the_force_in_the_middle_and_better_on_the_right():
     assert positions["x_value"].iloc[0] < 0.5 < positions["x_csp_max"].iloc[0]  # worse (lower) on the left
     mirrored = profile.spine_table([replace(row, measure=replace(PROPORTION, polarity="lower_is_better"))], "Testham")
     assert charts.spine_positions(mirrored)["x_value"].iloc[0] > 0.5  # lower is better: now on the right
+
+
+def test_reoffending_cohorts_older_than_the_period_use_the_latest_year_of_cohorts():
+    cohort = replace(PROPORTION, id="test_cohort", frequency="quarterly_cohort", polarity="lower_is_better")
+    starts = pd.date_range("2022-01-01", "2024-04-01", freq="QS")  # the latest cohort starts in Apr 2024
+    frame = pd.DataFrame({"period_start": starts, "area_code": AREA})
+    assert profile.measure_window(frame, cohort, FIRST, LAST) == (dt.date(2023, 7, 1), dt.date(2024, 4, 1))
+    # A period with a cohort inside it keeps its own months; monthly measures always do.
+    assert profile.measure_window(frame, cohort, dt.date(2024, 1, 1), LAST) == (dt.date(2024, 1, 1), LAST)
+    assert profile.measure_window(frame, PROPORTION, FIRST, LAST) == (FIRST, LAST)
+    # Nothing starts by the period's end: nothing to fall back on.
+    assert profile.measure_window(frame, cohort, dt.date(2020, 1, 1), dt.date(2020, 12, 1)) == (
+        dt.date(2020, 1, 1), dt.date(2020, 12, 1))
