@@ -6,7 +6,7 @@ Address: /hidden-crimes?strand=STRAND&area=CODE&from=YYYY-MM&to=YYYY-MM (every v
 import streamlit as st
 
 from measures import app, hidden_view
-from measures.measure_parts import display_table, note_repeated_keys
+from measures.measure_parts import display_table
 
 st.title("Hidden crimes")
 st.info(hidden_view.NEUTRAL_STATEMENT, icon=":material/balance:")
@@ -14,7 +14,6 @@ st.warning(f"{app.ILLUSTRATIVE_LABEL}: the hidden-crime extract is generated for
            "published figures.")
 
 with st.sidebar:
-    note_repeated_keys(("strand", "area", "from", "to"))
     strand = app.url_value("strand", hidden_view.STRANDS, hidden_view.DEFAULT_STRAND, "hidden-crime strand")
     strand = st.selectbox("Strand", hidden_view.STRANDS, index=hidden_view.STRANDS.index(strand),
                           format_func=hidden_view.strand_label, key="picker_strand")

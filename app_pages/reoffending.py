@@ -8,7 +8,7 @@ import streamlit as st
 
 from measures import app
 from measures import reoffending_view as view
-from measures.measure_parts import display_table, note_repeated_keys
+from measures.measure_parts import display_table
 
 st.title("Reoffending")
 st.warning(f"{app.ILLUSTRATIVE_LABEL}: the reoffending cohorts are generated for this dashboard and calibrated to "
@@ -20,7 +20,6 @@ if not cohorts:
     st.stop()
 
 with st.sidebar:
-    note_repeated_keys(("offender", "cohort", "area"))
     # A click on a CSP of the map or the funnel plot selects it here, in the URL and in every chart.
     area = app.area_picker(linked_charts=("csp_map", "funnel"))
     offenders = list(view.OFFENDER_TYPES)

@@ -90,8 +90,16 @@ def _first(value: object) -> str | None:
 
 
 def url_value(key: str, allowed: list[str], default: str, label: str) -> str:
-    """A URL parameter checked against an allow-list; anything else falls back to the default."""
-    raw = _first(st.query_params.get_all(key)) if key in st.query_params else None
+    """A URL parameter checked against an allow-list; anything else falls back to the default.
+
+    A key given more than once with different values is ambiguous (which did the sender mean?),
+    so it also gives the default view, with a message.
+    """
+    values = st.query_params.get_all(key) if key in st.query_params else []
+    if len({str(v)[:64] for v in values}) > 1:
+        st.info(f"The address gave the {label} more than once, so it shows the default.")
+        return default
+    raw = _first(values)
     if raw is None or raw == "":
         return default
     if raw in allowed:

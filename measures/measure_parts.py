@@ -31,15 +31,6 @@ class ChartPart:
     file_name: str
 
 
-def note_repeated_keys(keys: tuple[str, ...]) -> None:
-    """Say so when the address repeats a filter: app.url_value keeps the first value."""
-    import streamlit as st
-
-    repeated = [key for key in keys if len(st.query_params.get_all(key)) > 1]
-    if repeated:
-        st.info(f"The address gave {', '.join(repeated)} more than once, so the first value is used.")
-
-
 def value_text(value: float, suppressed: bool, unit: str, digits: int = 2) -> str:
     """A value in words: "suppressed" and "no data" are never written as 0."""
     if suppressed:

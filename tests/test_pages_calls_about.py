@@ -272,7 +272,9 @@ def test_recorded_crime_hostile_sets_give_the_default_view_with_a_message(params
     assert at.info, "a short message says the address was not understood"
 
 
-def test_recorded_crime_repeated_area_keeps_the_first_valid_value():
-    at = run_page(RECORDED, area=["E22000056", "x"])
-    assert at.selectbox(key="picker_area").value == "E22000056"
-    assert at.query_params["area"] == "E22000056"  # the address is tidied to one value
+@pytest.mark.parametrize("areas", [["E22000056", "x"], ["x", "E22000056"], ["E22000056", "E22000049"]])
+def test_recorded_crime_repeated_area_gives_the_default_view_with_a_message(areas):
+    at = run_page(RECORDED, area=areas)
+    assert at.selectbox(key="picker_area").value == FORCE.code
+    assert any("more than once" in i.value for i in at.info)
+    assert at.query_params["area"] == FORCE.code  # the address is tidied to one value
