@@ -31,34 +31,21 @@ period = hidden_view.period_text(period_from, period_to)
 st.markdown(f"**{measure.title}** · {area.name} · {period}  \n**Definition.** {measure.definition}  \n"
             f"**Caveats.** {measure.caveats}")
 
-
-def draw(part, key: str, **plot_args) -> None:
-    """A chart, then its one-sentence summary and its data as CSV (or, with nothing to draw, the reason)."""
-    if part.figure is None:
-        st.info(part.summary)
-        return
-    if key == "csp_map":
-        st.pydeck_chart(part.figure, key=key, **plot_args)
-    else:
-        st.plotly_chart(part.figure, key=key, **plot_args)
-    app.chart_notes(part.summary, part.table, part.file_name, key, illustrative=True)
-
-
 st.subheader(f"{area.name}: records per month")
-draw(hidden_view.trend(strand, area, period_from, period_to), "trend")
+app.draw_part(hidden_view.trend(strand, area, period_from, period_to), "trend")
 
 left, right = st.columns(2)
 with left:
     st.subheader("Rate per 1,000 residents by CSP")
-    draw(hidden_view.csp_map(strand, area.code, period_from, period_to), "csp_map",
-         on_select="rerun", selection_mode="single-object")
+    app.draw_part(hidden_view.csp_map(strand, area.code, period_from, period_to), "csp_map",
+                  on_select="rerun", selection_mode="single-object")
 with right:
     st.subheader("CSPs against the force rate")
-    draw(hidden_view.funnel(strand, area.code, period_from, period_to), "funnel",
-         on_select="rerun", selection_mode="points")
+    app.draw_part(hidden_view.funnel(strand, area.code, period_from, period_to), "funnel",
+                  on_select="rerun", selection_mode="points")
 
 st.subheader("Each CSP with its 95% interval")
-draw(hidden_view.by_csp(strand, area.code, period_from, period_to), "by_csp")
+app.draw_part(hidden_view.by_csp(strand, area.code, period_from, period_to), "by_csp")
 
 st.subheader("Figures")
 rows, force_row = hidden_view.figures(strand, period_from, period_to)

@@ -38,35 +38,22 @@ measure = view.measure_for(view.RATE, offender)
 st.markdown(f"**{measure.title}** · {area.name} · {view.cohort_label(cohort)}  \n"
             f"**Definition.** {measure.definition}  \n**Caveats.** {measure.caveats}")
 
-
-def draw(part, key: str, **plot_args) -> None:
-    """A chart, then its one-sentence summary and its data as CSV (or, with nothing to draw, the reason)."""
-    if part.figure is None:
-        st.info(part.summary)
-        return
-    if key == "csp_map":
-        st.pydeck_chart(part.figure, key=key, **plot_args)
-    else:
-        st.plotly_chart(part.figure, key=key, **plot_args)
-    app.chart_notes(part.summary, part.table, part.file_name, key, illustrative=True)
-
-
 st.subheader("Reoffending rate by CSP")
-draw(view.by_csp(offender, cohort, area.code), "by_csp")
+app.draw_part(view.by_csp(offender, cohort, area.code), "by_csp")
 
 left, right = st.columns(2)
 with left:
     st.subheader("CSPs against the force rate")
-    draw(view.funnel(offender, cohort, area.code), "funnel", on_select="rerun", selection_mode="points")
+    app.draw_part(view.funnel(offender, cohort, area.code), "funnel", on_select="rerun", selection_mode="points")
 with right:
     st.subheader("Reoffending rate on the map")
-    draw(view.csp_map(offender, cohort, area.code), "csp_map", on_select="rerun", selection_mode="single-object")
+    app.draw_part(view.csp_map(offender, cohort, area.code), "csp_map", on_select="rerun", selection_mode="single-object")
 
 st.subheader(f"{area.name}: reoffending rate by cohort")
-draw(view.trend(offender, area), "trend")
+app.draw_part(view.trend(offender, area), "trend")
 
 st.subheader("Reoffences per reoffender")
-draw(view.per_reoffender(offender, cohort, area.code), "per_reoffender")
+app.draw_part(view.per_reoffender(offender, cohort, area.code), "per_reoffender")
 
 st.subheader("Figures")
 rows, force_row = view.figures(offender, cohort)

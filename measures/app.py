@@ -9,13 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
 from measures import config, db, export, registry, store
 from measures.paths import DEFAULT_DATA_DIR
+
+if TYPE_CHECKING:
+    from measures.measure_parts import ChartPart
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
 ILLUSTRATIVE_LABEL = "Illustrative data, not official statistics"
@@ -194,6 +199,19 @@ def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, ill
         table["note"] = ILLUSTRATIVE_LABEL
     st.download_button("Download the chart's data (CSV)", table.to_csv(index=False), file_name=file_name,
                        mime="text/csv", key=f"download_{key}", icon=":material/download:")
+
+
+def draw_part(part: ChartPart, key: str, **plot_args: object) -> None:
+    """A chart of generated data, then its one-sentence summary and its data as CSV (or, with nothing
+    to draw, the reason)."""
+    if part.figure is None:
+        st.info(part.summary)
+        return
+    if isinstance(part.figure, pdk.Deck):
+        st.pydeck_chart(part.figure, key=key, **plot_args)
+    else:
+        st.plotly_chart(part.figure, key=key, **plot_args)
+    chart_notes(part.summary, part.table, part.file_name, key, illustrative=True)
 
 
 def sources_footer(*lines: str) -> None:

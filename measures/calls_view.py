@@ -6,27 +6,16 @@ The page (app_pages/calls_101.py) only reads the filters and draws what these fu
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from measures import app, charts, config, measure_view, published, registry, scorecard
+from measures.measure_parts import ChartPart
 
 MEAN_WAIT = "calls_101_mean_wait"
 ANSWERED_20 = "calls_101_answered_within_20min"
 ABANDONED = "calls_101_abandoned"
 UNKNOWN_LABEL = "Unassigned / unknown caller CSP"
-
-
-@dataclass
-class ChartPart:
-    """One chart of the page: what to draw, the sentence under it, and the data behind it (CSV)."""
-
-    figure: go.Figure | None
-    summary: str
-    table: pd.DataFrame
-    file_name: str
 
 
 def months() -> list[dt.date]:

@@ -50,6 +50,21 @@ def switch_to(at, path: str):
     return at
 
 
+def open_app_page(path: str | None, timeout: float = 90, **params: object):
+    """Run dashboard.py at one page (None: the Overview) with these URL parameters, as a visitor's
+    first request does; fail on any exception the page raised."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=timeout)
+    for key, value in params.items():
+        at.query_params[key] = value
+    if path:
+        switch_to(at, path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.fixture(autouse=True)
 def _clear_streamlit_caches():
     import streamlit as st

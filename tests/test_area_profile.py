@@ -8,9 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from measures import briefing, registry
 from measures.paths import DEFAULT_DATA_DIR
-from tests.conftest import REPO, canvas_is_drawn, needs_browser, open_page, switch_to
+from tests.conftest import canvas_is_drawn, needs_browser, open_app_page, open_page
 
-DASHBOARD = str(REPO / "dashboard.py")
 EXETER, SCILLY = "E22000049", "E22000050"
 
 
@@ -19,14 +18,7 @@ def run_profile(monkeypatch, area: str, public: bool, **params: str) -> AppTest:
         monkeypatch.setenv("MEASURES_PUBLIC", "1")
     else:
         monkeypatch.delenv("MEASURES_PUBLIC", raising=False)
-    at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    at.query_params["area"] = area
-    for key, value in params.items():
-        at.query_params[key] = value
-    switch_to(at, "app_pages/area_profile.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page("app_pages/area_profile.py", 120, area=area, **params)
 
 
 def spine_spec(at: AppTest) -> dict:

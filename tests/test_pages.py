@@ -6,21 +6,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures.config import load_force
-from tests.conftest import REPO, switch_to
+from tests.conftest import open_app_page
 
-DASHBOARD = str(REPO / "dashboard.py")
 TIMEOUT = 60
 
 
 def run_page(path: str, **params: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    if path:
-        switch_to(at, path)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(path or None, TIMEOUT, **params)
 
 
 def markdown_text(at: AppTest) -> str:

@@ -15,9 +15,8 @@ from measures import published, registry
 from measures.app import ATTRIBUTION, ILLUSTRATIVE_LABEL
 from measures.config import load_force
 from measures.paths import DEFAULT_DATA_DIR, SHARED_DATA_DIR
-from tests.conftest import REPO, switch_to
+from tests.conftest import open_app_page
 
-DASHBOARD = str(REPO / "dashboard.py")
 CALLS = "app_pages/calls_101.py"
 ABOUT = "app_pages/about_data.py"
 RECORDED = "app_pages/recorded_crime.py"
@@ -26,13 +25,7 @@ CURRENT = DEFAULT_DATA_DIR / "current"
 
 
 def run_page(path: str, **params: str | list[str]) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    switch_to(at, path)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(path, 60, **params)
 
 
 def _plain(value):

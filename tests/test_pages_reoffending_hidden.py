@@ -11,9 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from measures import hidden_view
-from tests.conftest import REPO, switch_to
+from tests.conftest import open_app_page
 
-DASHBOARD = str(REPO / "dashboard.py")
 HIDDEN = "app_pages/hidden_crimes.py"
 REOFFENDING = "app_pages/reoffending.py"
 FORCE = "E23000035"
@@ -22,13 +21,7 @@ ILLUSTRATIVE = "Illustrative data, not official statistics"
 
 
 def run_page(path: str, **params: object) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=90)
-    for key, value in params.items():
-        at.query_params[key] = value
-    switch_to(at, path)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(path, 90, **params)
 
 
 def array(values: object) -> list:
