@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     except (IngestError, StoreBusy, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error, as for any Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        return 0
     except Exception as exc:  # never a traceback for the analyst; MEASURES_DEBUG=1 shows it
         if os.environ.get("MEASURES_DEBUG"):
             traceback.print_exc()

@@ -432,3 +432,14 @@ def test_parquet_round_trips() -> None:
     assert len(frame) > 0
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
     assert read_csv(export.to_csv(frame)).equals(read_csv(export.to_csv(expected)))
+
+
+def test_list_into_a_reader_that_stops_early_prints_no_error() -> None:
+    # `python -m measures list | head -1`: the reader closing the pipe is its choice, not a failure.
+    # Closing our end before the command writes makes the broken pipe certain, not a race.
+    run = subprocess.Popen([sys.executable, "-m", "measures", "list"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()
+    errors = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 0
+    assert errors == ""
