@@ -3,9 +3,12 @@
 Primary suppression: a CSP or unassigned row whose count (numerator) is 1 to 4 - or,
 for proportions and means, whose denominator is 1 to 4 - loses its numerator, value
 and limits, and is flagged `suppressed`.
-Secondary suppression: the force row equals the sum of its CSPs and unassigned row,
-so if exactly one row of a period is suppressed its count could be worked out by
-subtraction; the next smallest row of that period is suppressed as well.
+Secondary suppression: the force row equals the sum of its CSPs and unassigned row, so
+the force total minus the rows shown gives the total of the rows hidden. Rows are hidden
+until that total cannot be worked back to a small count: at least two rows, and their
+total (numerators, and denominators where those are checked) not from 1 to 4. The next
+row hidden is the smallest non-zero one (a zero adds nothing to the hidden total), a
+zero only when no other is left.
 """
 
 from __future__ import annotations
@@ -30,12 +33,21 @@ def suppress(frame: pd.DataFrame, check_denominator: bool | None = None) -> pd.D
         small |= is_small(frame["denominator"])
     frame["suppressed"] = below_force & small
     for _, period in frame[below_force].groupby("period_start"):
-        hidden = period["suppressed"]
-        if hidden.sum() == 1:
-            candidates = period[~hidden].sort_values("numerator")
-            if len(candidates):
-                frame.loc[candidates.index[0], "suppressed"] = True
+        hidden = period["suppressed"].copy()
+        while hidden.any() and not hidden.all() and _derivable(period[hidden], check_denominator):
+            shown = period[~hidden]
+            next_row = shown.assign(zero=shown["numerator"].eq(0)).sort_values(["zero", "numerator"]).index[0]
+            hidden[next_row] = True
+        frame.loc[hidden[hidden].index, "suppressed"] = True
     frame.loc[frame["suppressed"], HIDDEN] = pd.NA
     if check_denominator:
         frame.loc[frame["suppressed"], "denominator"] = pd.NA
     return frame
+
+
+def _derivable(hidden: pd.DataFrame, check_denominator: bool) -> bool:
+    """Could the hidden rows' own figures, or a small count among them, be worked out by subtraction?"""
+    if len(hidden) < 2:
+        return True
+    totals = [hidden["numerator"].sum()] + ([hidden["denominator"].sum()] if check_denominator else [])
+    return any(SMALL_MIN <= total <= SMALL_MAX for total in totals)

@@ -228,11 +228,17 @@ def test_public_export_reveals_no_small_count(measure_id: str) -> None:
 
 @pytest.mark.parametrize("measure_id", DISCLOSED)
 def test_secondary_suppression_blocks_subtraction(measure_id: str) -> None:
-    public = public_export(measure_id)
+    public, full = public_export(measure_id), full_export(measure_id)
+    full_numerator = full.set_index(["period_start", "area_code"])["numerator"].astype(float)
     for period, rows in public.groupby("period_start"):
         force_shown = ((rows["area_type"] == "force") & rows["numerator"].notna()).any()
-        suppressed = (rows["suppressed"] == "true").sum()
-        assert not (force_shown and suppressed == 1), f"{measure_id} {period}: one row suppressed"
+        hidden = rows[rows["suppressed"] == "true"]
+        assert not (force_shown and len(hidden) == 1), f"{measure_id} {period}: one row suppressed"
+        below_force = rows[rows["area_type"] != "force"]
+        if force_shown and 0 < len(hidden) < len(below_force):
+            # force minus the rows shown: what a reader can work out about the hidden rows
+            hidden_total = sum(full_numerator[(period, code)] for code in hidden["area_code"])
+            assert not _small(pd.Series([hidden_total])).any(), f"{measure_id} {period}: hidden total {hidden_total}"
 
 
 def test_full_export_does_contain_small_counts() -> None:
@@ -295,6 +301,13 @@ def test_suppress_two_small_suppresses_exactly_those() -> None:
     assert _suppressed(_frame({"2024-01-01": [30, 2, 40, 4]})) == {"CSP1", "CSP3"}
 
 
+def test_suppress_hides_more_until_the_hidden_total_is_not_small() -> None:
+    # 2 + 1 hidden would leave force minus the rows shown = 3; the smallest non-zero row goes too, not a zero
+    assert _suppressed(_frame({"2024-01-01": [2, 1, 30, 40, 0]})) == {"CSP0", "CSP1", "CSP2"}
+    # one small row and a zero would hide a total of 3: the next smallest row with a count is hidden
+    assert _suppressed(_frame({"2024-01-01": [3, 0, 9, 40]})) == {"CSP0", "CSP2"}
+
+
 def test_suppress_none_small_and_zeros_kept() -> None:
     frame = _frame({"2024-01-01": [0, 5, 0, 120]})
     out = disclosure.suppress(frame)
@@ -307,7 +320,7 @@ def test_suppress_never_force_row_and_periods_independent() -> None:
     out = disclosure.suppress(frame)
     force = out[out["area_type"] == "force"]
     assert not force["suppressed"].any() and force["numerator"].notna().all()
-    assert _suppressed(frame) == {"CSP0", "CSP1"}
+    assert _suppressed(frame) == {"CSP0", "CSP1", "CSP2", "CSP3"}  # 1 + 1 would give a hidden total of 2
     assert _suppressed(frame, "2024-02-01") == set()
 
 

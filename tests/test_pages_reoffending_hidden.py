@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -220,7 +221,7 @@ def public(monkeypatch):
 
 
 def test_public_hidden_crimes_shows_scilly_as_suppressed_never_zero(public):
-    at = run_page(HIDDEN, area=SCILLY, strand="hate_crime")
+    at = run_page(HIDDEN, area=SCILLY, strand="sexual_offences")  # 1 to 4 offences in some months
     table = at.dataframe[0].value.set_index("Area")
     scilly = table.loc["Isles of Scilly"]
     assert scilly["Records"] == "suppressed"
@@ -229,7 +230,7 @@ def test_public_hidden_crimes_shows_scilly_as_suppressed_never_zero(public):
     assert map_properties(at)[SCILLY]["value"] is None
     # The funnel leaves it out and says so; the bars label its missing bar with the word.
     assert SCILLY not in {p[0] for p in funnel_points(at)}
-    assert "Not shown: Isles of Scilly" in all_text(at)
+    assert re.search(r"Not shown: [^.]*Isles of Scilly", all_text(at))
     bars = next(f for f in figures(at) if "per 1,000 residents, Jan 2025" in f["layout"]["title"]["text"])
     assert "suppressed" in [a["text"] for a in bars["layout"].get("annotations", [])]
     bar_values = dict(zip(array(bars["data"][0]["x"]), array(bars["data"][0]["y"]), strict=True))
