@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from measures.app import public_mode  # noqa: E402
 from measures.config import load_force  # noqa: E402
 from tests.conftest import switch_to  # noqa: E402
 
@@ -110,7 +111,7 @@ def main() -> int:
         rows.append((f"/{url_path}", median, empty, first, changes_area))
 
     print(f"Rerun of each page, median of {args.runs} (AppTest, default data, "
-          f"{'public' if args.public else 'analyst'} mode, {os.cpu_count()} CPUs)")
+          f"{'public' if public_mode() else 'analyst'} mode, {os.cpu_count()} CPUs)")
     print(f"{'page':<16} {'median rerun s':>14} {'empty page s':>12} {'ratio':>7} {'first open s':>12}  rerun changes")
     slow = []
     for page, median, empty, first, changes_area in rows:
