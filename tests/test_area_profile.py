@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
+from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from measures import briefing, registry
@@ -88,7 +91,17 @@ def test_browser_public_isles_of_scilly_profile_draws_the_spine_chart(server, br
         annotations = spine.locator(".annotation-text").all_text_contents()
         assert annotations.count("suppressed") >= 1 and "0" not in annotations
         assert page.get_by_text("Isles of Scilly's", exact=False).first.is_visible()
-        assert page.get_by_text("Download the briefing pack (PDF)").is_visible()
+        # The page's buttons hand over the public pack for this area, not a broken or empty file.
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_text("Download the briefing pack (PDF)").click()
+        pdf = Path(download.value.path()).read_bytes()
+        assert pdf.startswith(b"%PDF") and download.value.suggested_filename.startswith(f"briefing_{SCILLY}_")
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+        assert "Isles of Scilly" in text and "Public version" in text
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_text("Download the briefing pack (HTML)").click()
+        html = Path(download.value.path()).read_text()
+        assert 'class="chart spine"' in html and "Isles of Scilly" in html and "Public version" in html
     finally:
         page.close()
 
