@@ -49,5 +49,5 @@ def _derivable(hidden: pd.DataFrame, check_denominator: bool) -> bool:
     """Could the hidden rows' own figures, or a small count among them, be worked out by subtraction?"""
     if len(hidden) < 2:
         return True
-    totals = [hidden["numerator"].sum()] + ([hidden["denominator"].sum()] if check_denominator else [])
-    return any(SMALL_MIN <= total <= SMALL_MAX for total in totals)
+    counts = ["numerator", "denominator"] if check_denominator else ["numerator"]
+    return bool(is_small(hidden[counts].sum()).any())
