@@ -19,7 +19,7 @@ pack = briefing.build(frames, force, area.code, first, last, app.public_mode(), 
 st.title(f"Area profile: {area.name}")
 st.caption(f"{pack.period}. Every Plan measure against the {force.name} value and the range of its CSPs; "
            "colour says whether the difference is significant (99.8% or 95% limits), read through each measure's "
-           "polarity. Rates per 1,000 residents are for the whole period.")
+           "polarity. Rates per 1,000 residents are for the whole period. " + briefing.BENCHMARK_NOTE)
 if app.public_mode():
     st.info(briefing.SUPPRESSION_NOTE)
 if pack.any_illustrative:

@@ -1,6 +1,7 @@
 """Hidden crimes: one strand's monthly trend (control chart), CSP rates over the period, funnel plot, map.
 
-Address: /hidden-crimes?strand=STRAND&area=CODE&from=YYYY-MM&to=YYYY-MM (every value allow-listed).
+Address: /hidden-crimes?strand=STRAND&area=CODE&from=YYYY-MM&to=YYYY-MM (every value allow-listed;
+the strands are the members of the registry's hidden_crime family).
 """
 
 import streamlit as st
@@ -14,8 +15,9 @@ st.warning(f"{app.ILLUSTRATIVE_LABEL}: the hidden-crime extract is generated for
            "published figures.")
 
 with st.sidebar:
-    strand = app.url_value("strand", hidden_view.STRANDS, hidden_view.DEFAULT_STRAND, "hidden-crime strand")
-    strand = st.selectbox("Strand", hidden_view.STRANDS, index=hidden_view.STRANDS.index(strand),
+    strands = hidden_view.strands()  # the members of the registry's hidden_crime family
+    strand = app.url_value("strand", strands, strands[0], "hidden-crime strand")
+    strand = st.selectbox("Strand", strands, index=strands.index(strand),
                           format_func=hidden_view.strand_label, key="picker_strand")
     st.query_params["strand"] = strand
     # A click on a CSP of the map or the funnel plot selects it here, in the URL and in every chart.
@@ -30,6 +32,9 @@ measure = hidden_view.measure_for(strand)
 period = hidden_view.period_text(period_from, period_to)
 st.markdown(f"**{measure.title}** · {area.name} · {period}  \n**Definition.** {measure.definition}  \n"
             f"**Caveats.** {measure.caveats}")
+if app.public_mode() and measure.public_csp_period == "year":
+    st.info("This strand is rare: most CSP months hold fewer than 5 records, so its CSP figures are published by "
+            "calendar year (the force by month). A period shows a CSP's figure for each whole year inside it.")
 
 st.subheader(f"{area.name}: records per month")
 app.draw_part(hidden_view.trend(strand, area, period_from, period_to), "trend")
@@ -43,6 +48,7 @@ with right:
     st.subheader("CSPs against the force rate")
     app.draw_part(hidden_view.funnel(strand, area.code, period_from, period_to), "funnel",
                   on_select="rerun", selection_mode="points")
+    st.caption(f"The force rate here is {hidden_view.benchmark_text(strand, period_from, period_to)}.")
 
 st.subheader("Each CSP with its 95% interval")
 app.draw_part(hidden_view.by_csp(strand, area.code, period_from, period_to), "by_csp")

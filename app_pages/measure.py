@@ -26,9 +26,9 @@ series = measure_view.area_series(frame, area.code)
 if series["value"].notna().sum() < 3:
     st.info(f"Too few values for {area.name} to draw a control chart.")
 else:
-    result, words = measure_view.control(measure, series)
+    words = measure_view.signal_words(measure, series)
     target = measure.target["value"] if measure.target else None
-    st.plotly_chart(charts.control_chart(series, result, words, f"{measure.title}, {area.name}", measure.unit,
+    st.plotly_chart(charts.control_chart(series, f"{measure.title}, {area.name}", measure.unit,
                                          measure_view.frequency_alias(measure), measure.illustrative, target),
                     key="control_chart")
     st.caption(measure_view.control_summary(measure, area.name, series, words))

@@ -1,8 +1,15 @@
-"""Recorded crime from police.uk: trend, CSP map, density map, table, ONS reconciliation."""
+"""Recorded crime from police.uk: trend, CSP map, density map, table, ONS reconciliation.
+
+Address: /recorded-crime?measure=ID&area=CODE&from=YYYY-MM&to=YYYY-MM&types=A,B (every value
+allow-listed). The measure is a member of the registry's police_uk family (default recorded_crime):
+it gives the crime types, which ?types= and the sidebar can refine.
+"""
 
 import streamlit as st
 
-from measures import app, charts, recorded_view, views
+from measures import app, charts, recorded_view, registry, views
+
+FAMILY = "police_uk"
 
 force = app.force()
 st.title("Recorded crime")
@@ -17,12 +24,28 @@ with st.sidebar:
     # A click on a CSP of the map (key "csp_map") selects it here, in the URL and in every chart.
     area = app.area_picker(linked_charts=("csp_map",))
     period_from, period_to = app.period_picker(months)
-    crime_types = views.crime_type_picker(force.code)
+    measure_ids = [m.id for m in registry.members(FAMILY)]
+    measure_id = app.url_value("measure", measure_ids, "recorded_crime", "measure")
+    # Another measure starts from its own crime types, not the ones refined for this one.
+    measure_id = st.selectbox("Measure", measure_ids, index=measure_ids.index(measure_id), key="picker_measure",
+                              format_func=lambda i: registry.get(i).title,
+                              on_change=lambda: st.query_params.pop("types", None))
+    st.query_params["measure"] = measure_id
+    measure = registry.get(measure_id)
+    crime_types = views.crime_type_picker(force.code, measure)
+
+st.markdown(f"**{measure.title}** · {area.name} · {period_from:%b %Y} to {period_to:%b %Y}  \n"
+            f"**Definition.** {measure.definition}  \n**Caveats.** {measure.caveats}")
+if not crime_types:
+    st.info(f"This data has none of the crime types of {measure.title}.")
+    st.stop()
+if "types" in st.query_params:  # the picker keeps ?types= only when it differs from the measure's own
+    st.caption(f"Refined to the crime types chosen in the sidebar: {', '.join(crime_types)}.")
 
 trend = views.recorded_crime_trend(force.code, area.code, crime_types, period_from, period_to)
 st.subheader(f"{area.name}: crimes by month")
 st.plotly_chart(
-    charts.monthly_trend({area.name: trend}, "numerator", f"Crimes recorded per month, {area.name}", "crimes",
+    charts.monthly_trend({area.name: trend}, "numerator", f"{measure.title} per month, {area.name}", "crimes",
                          period_from, period_to),
     key="trend",
 )

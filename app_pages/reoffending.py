@@ -1,12 +1,13 @@
 """Reoffending: one cohort's CSPs (bars with intervals, funnel plot, map), the trend by cohort.
 
-Address: /reoffending?offender=all|adult|juvenile&cohort=YYYY-MM&area=CODE (every value allow-listed;
-cohort is the first month of the cohort quarter).
+Address: /reoffending?offender=all|adult|juvenile&measure=ID&cohort=YYYY-MM&area=CODE (every value
+allow-listed; cohort is the first month of the cohort quarter; measure is reoffending_rate, the default,
+or reoffences_per_reoffender, whose chart then comes first under its definition).
 """
 
 import streamlit as st
 
-from measures import app
+from measures import app, registry
 from measures import reoffending_view as view
 from measures.measure_parts import display_table
 
@@ -27,6 +28,12 @@ with st.sidebar:
     offender = st.radio("Offenders", offenders, index=offenders.index(offender),
                         format_func=view.OFFENDER_TYPES.get, key="picker_offender")
     st.query_params["offender"] = offender
+    # The members of the registry's reoffending family that this page draws.
+    measure_ids = [m.id for m in registry.members(view.FAMILY) if m.id in (view.RATE, view.PER_REOFFENDER)]
+    measure_id = app.url_value("measure", measure_ids, view.RATE, "measure")
+    measure_id = st.radio("Measure", measure_ids, index=measure_ids.index(measure_id),
+                          format_func=lambda i: registry.get(i).title, key="picker_measure")
+    st.query_params["measure"] = measure_id
     keys = [view.cohort_key(c) for c in cohorts]
     chosen = app.url_value("cohort", keys, keys[-1], "cohort")
     chosen = st.selectbox("Cohort", keys, index=keys.index(chosen), key="picker_cohort",
@@ -34,9 +41,18 @@ with st.sidebar:
     st.query_params["cohort"] = chosen
 cohort = cohorts[keys.index(chosen)]
 
-measure = view.measure_for(view.RATE, offender)
+measure = view.measure_for(measure_id, offender)
 st.markdown(f"**{measure.title}** · {area.name} · {view.cohort_label(cohort)}  \n"
             f"**Definition.** {measure.definition}  \n**Caveats.** {measure.caveats}")
+
+
+def per_reoffender_section() -> None:
+    st.subheader("Reoffences per reoffender")
+    app.draw_part(view.per_reoffender(offender, cohort, area.code), "per_reoffender")
+
+
+if measure_id == view.PER_REOFFENDER:  # the chosen measure's chart first; the rate's follow
+    per_reoffender_section()
 
 st.subheader("Reoffending rate by CSP")
 app.draw_part(view.by_csp(offender, cohort, area.code), "by_csp")
@@ -45,6 +61,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("CSPs against the force rate")
     app.draw_part(view.funnel(offender, cohort, area.code), "funnel", on_select="rerun", selection_mode="points")
+    st.caption(f"The force rate here is {view.benchmark_text(offender, cohort)}.")
 with right:
     st.subheader("Reoffending rate on the map")
     app.draw_part(view.csp_map(offender, cohort, area.code), "csp_map", on_select="rerun", selection_mode="single-object")
@@ -52,10 +69,12 @@ with right:
 st.subheader(f"{area.name}: reoffending rate by cohort")
 app.draw_part(view.trend(offender, area), "trend")
 
-st.subheader("Reoffences per reoffender")
-app.draw_part(view.per_reoffender(offender, cohort, area.code), "per_reoffender")
+if measure_id != view.PER_REOFFENDER:
+    per_reoffender_section()
 
 st.subheader("Figures")
+if measure_id != view.RATE:
+    st.caption("The figures are those of the reoffending rate.")
 rows, force_row = view.figures(offender, cohort)
 st.dataframe(display_table(rows, force_row, "%", "Reoffenders", "Offenders"), hide_index=True)
 if app.public_mode():

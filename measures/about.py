@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 
 from measures import app, published, registry
+from measures.ingest import sources
 from measures.paths import REFERENCE_DIR
 
 ILLUSTRATIVE_STATEMENT = (
@@ -37,15 +38,9 @@ METHODS = """
   suppressed, together with any second figure from which a suppressed one could be worked out from the force total.
 """
 
-# Each table's name on the page and the query that lists its periods (None: not charted separately).
-COVERAGE_QUERIES = {
-    "police_uk_counts": ("Recorded crime (data.police.uk)", "coverage_police_uk"),
-    "calls_101_monthly": ("101 calls", "coverage_calls_101"),
-    "hidden_crime_monthly": ("Hidden crimes", "coverage_hidden_crime"),
-    "reoffending_cohorts": ("Reoffending cohorts (quarterly)", "coverage_reoffending"),
-    "ons_csp_crime": ("ONS recorded crime by CSP (one year)", "coverage_ons_csp"),
-    "calls_101_weekday_hour": ("101 calls by weekday and hour (force-wide)", None),  # same months as 101 calls
-}
+# Each table's name on the page and the query that lists its periods (None: not charted separately),
+# from the one table of ingest sources.
+COVERAGE_QUERIES = {table: (title, query) for source in sources.SOURCES for table, title, query in source.tables}
 
 
 @dataclass

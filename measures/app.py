@@ -76,7 +76,10 @@ def measure(measure_id: str) -> pd.DataFrame:
 
 
 def force() -> config.Force:
-    return config.load_force()
+    """The configured force as this site shows it: on the public site, with its combined areas
+    (e.g. Cornwall and Isles of Scilly) in place of their parts."""
+    configured = config.load_force()
+    return configured.published() if public_mode() else configured
 
 
 def manifest() -> dict:
@@ -155,6 +158,12 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
     """
     areas = force().areas()
     codes = [a.code for a in areas]
+    parts = config.load_force().part_of() if public_mode() else {}
+    asked = _first(st.query_params.get_all(key)) if key in st.query_params else None
+    if asked in parts:  # a CSP the public site publishes as part of a combined area: show that area
+        st.query_params[key] = parts[asked]
+        st.info(f"{config.load_force().area_by_code(asked).name} is published as part of "
+                f"{force().area_by_code(parts[asked]).name} on this site.")
     clicked = _clicked_area(linked_charts, codes)
     widget_key = f"picker_{key}"
     if clicked is not None:

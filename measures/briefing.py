@@ -16,16 +16,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from measures import charts, config, db, export, findings, geo, profile, registry, scorecard, store
+from measures import charts, config, db, export, findings, geo, profile, registry, scorecard, store, vocabulary
 from measures.validation import UsageError, parse_month
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
 BOUNDARY_ATTRIBUTION = "Boundaries: contains OS data © Crown copyright and database right."
-ILLUSTRATIVE_LABEL = "Illustrative data, not official statistics"
-SUPPRESSION_NOTE = ("Public version: counts from 1 to 4 below force level, and any figure they could be worked out "
-                    "from, are suppressed for hidden crimes and reoffending; a period with a suppressed month is "
-                    "suppressed as a whole, and no finding is drawn from a suppressed figure.")
+ILLUSTRATIVE_LABEL = vocabulary.ILLUSTRATIVE_LABEL
+SUPPRESSION_NOTE = ("Public version: " + vocabulary.SUPPRESSION_RULE + " No finding is drawn from a suppressed "
+                    "figure, and no control chart from a baseline with a suppressed period.")
+BENCHMARK_NOTE = ("A CSP is compared with the force's records located in a CSP (the force less its records with no "
+                  "CSP), which include the CSP itself; where that figure would reveal a suppressed count, with the "
+                  "force's figure for all its records.")
 METHODS = [
     "Period values add up the months (or quarterly reoffending cohorts) that start inside the period; where no "
     "reoffending cohort starts inside it (they are published about 18 months on), the latest four cohorts that start "
@@ -36,11 +38,13 @@ METHODS = [
     "Comparison with the force (spine chart colours and findings): an area is significantly higher or lower than "
     "the force when its 99.8% interval excludes the force value, and 'significant at 95%' when only its 95% interval "
     "does (the OHID Fingertips method). Better or worse follows each measure's polarity; hidden-crime measures are "
-    "neutral (more reports can mean more confidence to report) and are only called higher or lower.",
-    "Changes for real: an XmR (individuals) control chart of each monthly or quarterly series up to the end of the "
-    "period, with the NHS 'Making Data Count' rules (a point beyond the process limits, a run of 7 points on one "
-    "side of the mean, a run of 7 points each higher or each lower than the one before). A month with no data is a "
-    "gap, never a zero. A series with suppressed periods is not assessed.",
+    "neutral (more reports can mean more confidence to report) and are only called higher or lower. " + BENCHMARK_NOTE,
+    "Changes for real: an XmR (individuals) control chart of each monthly or quarterly series over its whole history, "
+    "with the NHS 'Making Data Count' rules as the NHS-R Community's NHSRplotthedots applies them, in its order (a "
+    "point beyond the process limits; 7 points each higher or each lower than the one before; 2 of 3 points beyond "
+    "two thirds of the way to a limit; 7 points on one side of the mean), re-baselined at the registry's documented "
+    "change points; the signal of the period's last point is the one every page shows. A month with no data is a "
+    "gap, never a zero. In the public version a baseline with a suppressed period is not assessed.",
 ]
 
 
@@ -301,7 +305,7 @@ def briefing(area: str, out: Path, data_dir: Path, period_from: str | None = Non
     start, end = parse_month(period_from, "--from"), parse_month(period_to, "--to")
     if start and end and start > end:
         raise UsageError(f"--from {period_from} is after --to {period_to}")
-    force = config.load_force()
+    force = config.load_force().published() if public else config.load_force()
     con = db.connect(data_dir)
     frames = load_frames(con, force.code, public)
     first, last = choose_period(profile.available_months(frames), start, end)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pandas as pd
 
-from measures import app, charts, config, measure_view, published, registry, scorecard
+from measures import app, charts, config, measure_view, published, registry, scorecard, vocabulary
 from measures.measure_parts import ChartPart
 
 MEAN_WAIT = "calls_101_mean_wait"
@@ -60,17 +60,16 @@ def wait_control(force: config.Force, area: config.Area, first: dt.date, last: d
     if series["value"].notna().sum() < 3:
         return ChartPart(None, f"Too few months with answered calls for {area.name} to draw a control chart.",
                          measure_view.figures_table(series), file_name)
-    result, words = measure_view.control(measure, series)
+    words = measure_view.signal_words(measure, series)
     target = measure.target["value"] if measure.target else None
-    fig = charts.control_chart(series, result, words, f"101 calls: mean wait to answer, {area.name}", "minutes",
+    fig = charts.control_chart(series, f"101 calls: mean wait to answer, {area.name}", "minutes",
                                illustrative=measure.illustrative, target=target)
     points = published.points(MEAN_WAIT, force.code)  # force-wide figures: marked on the force's chart only
     points = _in_window(points[points["kind"] == "figure"], first, last) if area.code == force.code else points.iloc[0:0]
     charts.add_published_points(fig, points, first, last, "minutes")
 
-    signal_word = words[-1] if pd.notna(series["value"].iloc[-1]) else "none"
     summary = measure_view.control_summary(measure, area.name, series, words)
-    summary += f" Latest month: {scorecard.SIGNAL_ICONS[signal_word]}."
+    summary += f" Latest month: {vocabulary.signal_label(scorecard.latest_signal(series.iloc[-1])[0])}."
     if target is not None:
         months_over = int((series["value"] > target).sum())
         summary += (f" The dashed line is the target of {target:g} minutes ({measure.target['source']}); "
@@ -83,11 +82,6 @@ def wait_control(force: config.Force, area: config.Area, first: dt.date, last: d
 
     table = measure_view.figures_table(series)
     table["series"] = "measured"
-    full_index = pd.date_range(series["period_start"].min(), series["period_start"].max(), freq="MS")
-    signals = pd.Series(words, index=full_index)
-    table["signal"] = signals.reindex(pd.to_datetime(table["period_start"])).to_numpy()
-    table["process_mean"], table["upper_process_limit"], table["lower_process_limit"] = (
-        result.mean, result.upper_limit, result.lower_limit)
     table["target"] = target
     table = pd.concat([table, _iso_dates(_published_table(points, MEAN_WAIT))], ignore_index=True)
     return ChartPart(fig, summary, table, file_name)

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 from plotly.colors import sample_colorscale, sequential
 
-from measures import geo
+from measures import geo, pipeline
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -131,7 +131,7 @@ def fit_zoom(width_degrees: float, height_degrees: float, width_px: int = 460, h
 
 def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
     """A small trend line (gaps kept) for the Overview."""
-    freq = "QS" if frequency == "quarterly_cohort" else "MS"
+    freq = pipeline.frequency_alias(frequency)
     full = series.set_index("period_start")["value"].reindex(
         pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=freq))
     fig = go.Figure(go.Scatter(x=full.index, y=full.to_numpy(), mode="lines", connectgaps=False,
@@ -141,31 +141,40 @@ def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
     return fig
 
 
-def control_chart(series: pd.DataFrame, result, signal_words: list[str], title: str, y_title: str,
-                  freq: str = "MS", illustrative: bool = False, target: float | None = None) -> go.Figure:
-    """XmR chart: values (gaps kept), mean, process limits, and signal points marked with a word."""
-    full = series.set_index("period_start")["value"].reindex(
-        pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=freq))
+def control_chart(series: pd.DataFrame, title: str, y_title: str, freq: str = "MS", illustrative: bool = False,
+                  target: float | None = None) -> go.Figure:
+    """XmR chart from the pipeline's rows: values (gaps kept), each baseline's mean and process limits
+    (a step where a new baseline starts), and signal points marked with a word."""
+    rows = series.set_index("period_start")
+    calendar = pd.date_range(rows.index.min(), rows.index.max(), freq=freq)
+    full = rows.reindex(calendar)
     x = full.index
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=full.to_numpy(), name="value", mode="lines+markers", connectgaps=False,
+    fig.add_trace(go.Scatter(x=x, y=full["value"].to_numpy(), name="value", mode="lines+markers", connectgaps=False,
                              line=dict(color=OKABE_ITO[0]), marker=dict(size=5)))
-    for name, level, dash in (("mean", result.mean, "solid"), ("upper process limit", result.upper_limit, "dot"),
-                              ("lower process limit", result.lower_limit, "dot")):
-        fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[level, level], name=name, mode="lines",
+    # A baseline's limits hold across a gap in its months: carry them over the gap, not past a new baseline.
+    baseline = full["baseline_start"].astype("object").ffill()
+    trial = bool(full["trial_limits"].fillna(False).astype(bool).any()) if "trial_limits" in full else False
+    for name, column, dash in (("mean", "mean", "solid"), ("upper process limit", "upper_process_limit", "dot"),
+                               ("lower process limit", "lower_process_limit", "dot")):
+        level = full[column].groupby(baseline.to_numpy()).ffill() if baseline.notna().any() else full[column]
+        label = f"{name} (trial limits)" if trial and name != "mean" else name
+        fig.add_trace(go.Scatter(x=x, y=level.to_numpy(), name=label, mode="lines", line_shape="hv",
                                  line=dict(color="#555555", dash=dash, width=1)))
     if target is not None:
         fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], name=f"target ({target:g})", mode="lines",
                                  line=dict(color=OKABE_ITO[5], dash="dash", width=2)))
     markers = {"improvement": ("triangle-up", OKABE_ITO[0]), "concern": ("x", OKABE_ITO[5]),
                "change": ("diamond", OKABE_ITO[3])}
-    words = pd.Series(signal_words, index=x)
+    words = full["signal_meaning"].fillna("none")
     for word, (symbol, colour) in markers.items():
         points = words[words == word].index
         if len(points):
-            fig.add_trace(go.Scatter(x=points, y=full[points].to_numpy(), name=f"signal: {word}", mode="markers",
+            kinds = full.loc[points, "signal"].fillna("").astype(str).to_numpy()
+            fig.add_trace(go.Scatter(x=points, y=full.loc[points, "value"].to_numpy(), name=f"signal: {word}",
+                                     mode="markers", customdata=kinds,
                                      marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1)),
-                                     hovertemplate=f"{word}: %{{y:.2f}}<extra></extra>"))
+                                     hovertemplate=f"{word} (%{{customdata}}): %{{y:.2f}}<extra></extra>"))
     return _layout(fig, title, y_title, illustrative)
 
 

@@ -8,9 +8,10 @@ import sys
 import traceback
 from pathlib import Path
 
+from measures.ingest import sources
 from measures.paths import DEFAULT_DATA_DIR
 
-INGEST_SOURCES = ("police-uk", "ons-csp", "calls-101", "reoffending", "hidden-crime")
+INGEST_SOURCES = sources.NAMES  # the one declared table of sources (measures/ingest/sources.py)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="period_from", metavar="YYYY-MM")
     export.add_argument("--to", dest="period_to", metavar="YYYY-MM")
     export.add_argument("--public", action="store_true", help="apply disclosure control")
+    export.add_argument("--offender", default=None, metavar="TYPE",
+                        help="reoffending measures: all, adult or juvenile (the registry family's variants; default all)")
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
     export.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
 
@@ -71,7 +74,8 @@ def _export(args: argparse.Namespace) -> int:
     from measures import export
 
     frame = export.export(args.measure_id, data_dir=args.data_dir, area=args.area,
-                          period_from=args.period_from, period_to=args.period_to, public=args.public)
+                          period_from=args.period_from, period_to=args.period_to, public=args.public,
+                          variant=args.offender)
     if args.format == "csv":
         sys.stdout.write(export.to_csv(frame))
     else:
@@ -102,8 +106,8 @@ def _demo_data(args: argparse.Namespace) -> int:
         raise UsageError(f"--from {args.period_from} is after --to {args.period_to}")
     files = demo_data.generate(args.seed, args.out, period_from, period_to)
     print(f"wrote {len(files)} illustrative file(s) to {args.out}; load them with:")
-    for source in ("calls-101", "reoffending", "hidden-crime"):
-        print(f"  python -m measures ingest {source} {args.out / source.replace('-', '_')} --illustrative")
+    for source in sources.DEMO_SOURCES:
+        print(f"  python -m measures ingest {source.name} {args.out / str(source.demo_folder)} --illustrative")
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +21,16 @@ class Area:
 
 
 @dataclass(frozen=True)
+class CombinedArea:
+    """CSPs published as one area in public mode (e.g. the Isles of Scilly with Cornwall, as many
+    official statistics do), so a very small area's counts need not hide its neighbours' figures."""
+
+    code: str
+    name: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Force:
     code: str
     name: str
@@ -28,6 +38,7 @@ class Force:
     csps: tuple[Area, ...]
     districts: tuple[tuple[str, str, str], ...]  # (lad_code, lad_name, csp_code)
     population: int | None
+    public_combined: tuple[CombinedArea, ...] = ()
 
     @property
     def area(self) -> Area:
@@ -43,6 +54,23 @@ class Force:
 
     def area_by_code(self, code: str) -> Area | None:
         return next((a for a in [*self.areas(), self.unassigned] if a.code == code), None)
+
+    def part_of(self) -> dict[str, str]:
+        """CSP code -> the code of the combined area it is published in (public mode only)."""
+        return {part: combined.code for combined in self.public_combined for part in combined.parts}
+
+    def published(self) -> Force:
+        """The force as the public site shows it: combined areas in place of their parts."""
+        if not self.public_combined:
+            return self
+        by_code = {a.code: a for a in self.csps}
+        parts = self.part_of()
+        csps = [a for a in self.csps if a.code not in parts]
+        for combined in self.public_combined:
+            members = [by_code[p] for p in combined.parts if p in by_code]
+            population = sum(a.population for a in members) if all(a.population for a in members) else None
+            csps.append(Area(combined.code, combined.name, "csp", population))
+        return replace(self, csps=tuple(csps), public_combined=())
 
 
 def unassigned_code(force_code: str) -> str:
@@ -69,12 +97,15 @@ def population() -> pd.DataFrame:
 def load_force(config_file: Path = CONFIG_FILE) -> Force:
     with open(config_file, "rb") as handle:
         config = tomllib.load(handle)
+    combined = tuple(CombinedArea(str(c["code"]), str(c["name"]), tuple(str(p) for p in c["parts"]))
+                     for c in config.get("public_combined_area", []))
     return _force(config["force"]["code"], config["force"]["name"], config["force"]["police_uk_name"],
-                  tuple(sorted(config.get("csp_display_names", {}).items())))
+                  tuple(sorted(config.get("csp_display_names", {}).items())), combined)
 
 
 @lru_cache(maxsize=8)
-def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple[str, str], ...]) -> Force:
+def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple[str, str], ...],
+           combined: tuple[CombinedArea, ...] = ()) -> Force:
     names = dict(display_names)
     lookup = districts()
     in_force = lookup[(lookup["pfa_code"] == code) & (lookup["csp_code"] != "")]
@@ -92,4 +123,5 @@ def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple
         csps=tuple(csps),
         districts=tuple(in_force[["lad_code", "lad_name", "csp_code"]].itertuples(index=False, name=None)),
         population=force_population,
+        public_combined=tuple(c for c in combined if set(c.parts) <= {a.code for a in csps}),
     )

@@ -38,10 +38,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from measures import config
+from measures.ingest import sources as ingest_sources
 from measures.paths import REFERENCE_DIR
 
 CALIBRATION_FILE = REFERENCE_DIR / "calibration.toml"
-SOURCES = ("calls_101", "reoffending", "hidden_crime")
+SOURCES = tuple(str(s.demo_folder) for s in ingest_sources.DEMO_SOURCES)  # one table: measures/ingest/sources.py
 CALLS_COLUMNS = ["call_id", "received_at", "answered_at", "ended_at", "outcome", "queue", "caller_csp_code"]
 REOFFENDING_COLUMNS = ["geography_code", "geography_name", "adult_juvenile", "cohort_start", "cohort_end",
                        "offenders", "reoffenders", "reoffences"]

@@ -1,7 +1,9 @@
 """Measure values as a tidy table: one row per period and area (contract in DESIGN.md).
 
-value and its 95% interval come from the numerator and denominator by the measure's
-method; public exports apply disclosure control (measures.disclosure).
+Every figure comes from the one pipeline (measures.pipeline): value and 95% interval by the
+measure's method, the control-chart point of each row (signal, its meaning, the baseline and
+its mean and process limits), and in public exports the disclosure control decided over the
+measure's whole family.
 """
 
 from __future__ import annotations
@@ -11,55 +13,35 @@ import io
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
-from measures import config, db, disclosure, registry, stats
+from measures import config, db, pipeline, registry
 from measures.validation import UsageError, parse_month
 
 COLUMNS = [
     "measure_id", "period_start", "period_end", "area_code", "area_name", "area_type",
     "numerator", "denominator", "value", "lower_95", "upper_95", "unit", "suppressed", "illustrative",
+    "suppression", "signal", "signal_meaning", "baseline_start", "mean", "lower_process_limit", "upper_process_limit",
+    "trial_limits",
 ]
-AREA_TYPE_ORDER = {"force": 0, "csp": 1, "unassigned": 2}
-EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 1)
+AREA_TYPE_ORDER = pipeline.AREA_TYPE_ORDER
+EARLIEST, LATEST = pipeline.EARLIEST, pipeline.LATEST
+add_values = pipeline.add_values  # one implementation: the pipeline's
 
 
-def add_values(frame: pd.DataFrame, measure: registry.Measure, confidence: float = 0.95) -> pd.DataFrame:
-    """value, lower and upper limits from numerator/denominator by the measure's method."""
-    numerator = frame["numerator"].astype("float64").to_numpy()
-    denominator = frame["denominator"].astype("float64").to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if measure.method == "proportion":
-            value = 100 * numerator / denominator
-            lower, upper = stats.wilson_interval(numerator, denominator, confidence)
-            lower, upper = 100 * np.asarray(lower), 100 * np.asarray(upper)
-            # Wilson's limits are exactly 0% at 0 and 100% at n; rounding (e.g. 5.6e-15) must
-            # not put the lower limit above a value of 0 (or the upper below 100).
-            lower = np.where((numerator == 0) & (denominator > 0), 0.0, lower)
-            upper = np.where((numerator == denominator) & (denominator > 0), 100.0, upper)
-        elif measure.method == "rate_per_1000":
-            value = 1000 * numerator / denominator
-            lower, upper = stats.poisson_rate_interval(numerator, denominator, 1000, confidence)
-        else:  # mean
-            value = numerator / denominator
-            if "numerator_sq" in frame:
-                lower, upper = stats.mean_interval(numerator, frame["numerator_sq"].astype("float64").to_numpy(),
-                                                   denominator, confidence)
-            else:  # a mean count per person: the count is Poisson
-                lower, upper = stats.poisson_rate_interval(numerator, denominator, 1, confidence)
-    frame = frame.copy()
-    frame["value"] = np.where(np.isfinite(value), value, np.nan)
-    frame["lower_95"] = np.asarray(lower, dtype="float64")
-    frame["upper_95"] = np.asarray(upper, dtype="float64")
-    return frame
-
-
-def resolve_area(area: str | None) -> tuple[str, str | None]:
+def resolve_area(area: str | None, public: bool = False) -> tuple[str, str | None]:
     """(force code to query, area code to keep or None for all of the configured force)."""
     force = config.load_force()
     if area is None or area == "":
         return force.code, None
+    parts = force.part_of()
+    if public and area in parts:
+        raise UsageError(f"area {area} is published as part of {force.published().area_by_code(parts[area]).name} "
+                         f"({parts[area]}) on the public site")
+    if area in {c.code for c in force.public_combined}:
+        if not public:
+            raise UsageError(f"area {area} is a combined area of the public site: give --public, or one of its parts")
+        return force.code, area
     lookup = config.districts()
     if area in set(lookup["pfa_code"]):
         return area, area
@@ -73,45 +55,26 @@ def resolve_area(area: str | None) -> tuple[str, str | None]:
 
 def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str,
                   period_from: dt.date | None, period_to: dt.date | None, public: bool = False) -> pd.DataFrame:
-    """Rows of the measure's query with names, values and limits (all areas of a force).
-
-    `public` applies disclosure control here, to every area of each period at once:
-    secondary suppression needs the whole period, whatever area the caller then keeps.
-    """
-    params = {"force": force_code, "from": period_from or EARLIEST, "to": period_to or LATEST, **measure.params}
-    frame = db.query(con, measure.query, params)
-    names = con.cursor().execute("select area_code, area_name from areas").df()
-    frame = frame.merge(names, on="area_code", how="left")
-    frame["area_name"] = frame["area_name"].fillna(frame["area_code"])
-    frame = add_values(frame, measure)
-    frame["measure_id"] = measure.id
-    frame["unit"] = measure.unit
-    frame["illustrative"] = _illustrative(frame, measure)
-    frame["suppressed"] = False
-    frame["order"] = frame["area_type"].map(AREA_TYPE_ORDER)
-    frame = frame.sort_values(["period_start", "order", "area_name"]).drop(columns="order").reset_index(drop=True)
-    if public and measure.disclosure_control:
-        frame = disclosure.suppress(frame)
-    return frame
-
-
-def _illustrative(frame: pd.DataFrame, measure: registry.Measure) -> pd.Series:
-    if "illustrative" in frame:
-        return frame["illustrative"].fillna(measure.illustrative).astype(bool)
-    return pd.Series(measure.illustrative, index=frame.index, dtype=bool)
+    """The measure's rows through the one pipeline (measures.pipeline.measure_frame)."""
+    return pipeline.measure_frame(con, measure, force_code, period_from, period_to, public)
 
 
 def export(measure_id: str, data_dir: Path, area: str | None = None, period_from: str | None = None,
            period_to: str | None = None, public: bool = False,
-           con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+           con: duckdb.DuckDBPyConnection | None = None, variant: str | None = None) -> pd.DataFrame:
     try:
         measure = registry.get(measure_id)
     except KeyError:
         raise UsageError(f"unknown measure {measure_id[:40]!r}; see 'python -m measures list'") from None
+    if variant is not None:
+        try:
+            measure = registry.variant(measure, variant)
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"{measure_id} has no variant {variant[:40]!r} ({exc})") from None
     start, end = parse_month(period_from, "--from"), parse_month(period_to, "--to")
     if start and end and start > end:
         raise UsageError(f"--from {period_from} is after --to {period_to}")
-    force_code, keep = resolve_area(area)
+    force_code, keep = resolve_area(area, public)
     con = con or db.connect(data_dir)
     try:
         frame = measure_frame(con, measure, force_code, start, end, public)
@@ -124,10 +87,12 @@ def export(measure_id: str, data_dir: Path, area: str | None = None, period_from
 
 def to_csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
-    for column in ("period_start", "period_end"):
-        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
-    for column in ("suppressed", "illustrative"):
-        out[column] = out[column].map({True: "true", False: "false"})
+    for column in ("period_start", "period_end", "baseline_start"):
+        if column in out:
+            out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+    for column in ("suppressed", "illustrative", "trial_limits"):
+        if column in out:
+            out[column] = out[column].map({True: "true", False: "false"})
     for column in ("numerator", "denominator"):  # counts print as whole numbers
         values = pd.to_numeric(out[column], errors="coerce")
         if ((values.dropna() % 1) == 0).all():

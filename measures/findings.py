@@ -73,6 +73,9 @@ def signal_clause(row: ProfileRow) -> str | None:
         rises = run.points - 1
         text = (f"has {verb} for {_period_word(row, rises)} in a row to {latest}{gaps} "
                 f"({run.points} points each {'higher' if run.direction > 0 else 'lower'} than the one before)")
+    elif run.kind == "two_in_three":
+        side = "upper" if run.direction > 0 else "lower"
+        text = f"came close to its {side} process limit in 2 of the 3 periods to {latest}"
     elif run.kind == "shift":
         side = "above" if run.direction > 0 else "below"
         text = f"has been {side} its long-run average for {_period_word(row, run.points)} in a row to {latest}{gaps}"

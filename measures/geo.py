@@ -6,6 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from measures import config
 from measures.paths import REFERENCE_DIR
 
 BOUNDARIES = REFERENCE_DIR / "boundaries"
@@ -17,10 +18,26 @@ def _collection(path: Path) -> dict:
 
 
 def csp_features(csp_codes: tuple[str, ...]) -> list[dict]:
-    """GeoJSON features of the given CSPs (a copy: callers add properties)."""
+    """GeoJSON features of the given CSPs (a copy: callers add properties).
+
+    A combined area of the public site (config: public_combined_area) is drawn as its parts'
+    polygons together, under its own code and name.
+    """
     features = _collection(BOUNDARIES / "csps.geojson")["features"]
     wanted = set(csp_codes)
-    return [json.loads(json.dumps(f)) for f in features if f["properties"]["csp_code"] in wanted]
+    out = [json.loads(json.dumps(f)) for f in features if f["properties"]["csp_code"] in wanted]
+    for combined in config.load_force().public_combined:
+        if combined.code not in wanted:
+            continue
+        parts = [f for f in features if f["properties"]["csp_code"] in set(combined.parts)]
+        polygons: list = []
+        for part in parts:
+            geometry = part["geometry"]
+            polygons += [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        properties = {**parts[0]["properties"], "csp_code": combined.code, "csp_name": combined.name} if parts else {}
+        out.append({"type": "Feature", "properties": json.loads(json.dumps(properties)),
+                    "geometry": {"type": "MultiPolygon", "coordinates": json.loads(json.dumps(polygons))}})
+    return out
 
 
 def bounds(features: list[dict]) -> tuple[float, float, float, float]:

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from measures import app, config, measure_view, registry, stats
+from measures import app, config, measure_view, pipeline, registry
 from measures.measure_parts import ChartPart, bars_part, csp_rows, funnel_part, map_part, trend_part
 
-STRANDS = ["domestic_abuse", "sexual_offences", "stalking_harassment", "hate_crime", "modern_slavery",
-           "child_sexual_abuse"]
+FAMILY = "hidden_crime"  # the registry family: one member per strand (params.strand)
+
+
+def strands() -> list[str]:
+    """The strands of the registry's hidden_crime family, in registry order (read on each call)."""
+    return registry.variant_values(FAMILY)
+
+
+STRANDS = strands()  # as the registry stood at import; the page reads strands()
 DEFAULT_STRAND = STRANDS[0]
 NEUTRAL_STATEMENT = (
     "These measures are neutral: a rise in reported crimes can mean that more victims feel able to report, or "
@@ -27,12 +33,13 @@ NEUTRAL_STATEMENT = (
 )
 
 
-def measure_id(strand: str) -> str:
-    return f"hidden_{strand}"
-
-
 def measure_for(strand: str) -> registry.Measure:
-    return registry.get(measure_id(strand))
+    """The family's member for the strand (KeyError for a strand the registry does not have)."""
+    return registry.variant(registry.members(FAMILY)[0], strand)
+
+
+def measure_id(strand: str) -> str:
+    return measure_for(strand).id
 
 
 def strand_label(strand: str) -> str:
@@ -51,28 +58,12 @@ def _window(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
 
 
 def period_totals(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
-    """Records and the rate per 1,000 residents over the period, per area, with exact/Byar 95% limits.
-
-    `frame` is the measure's tidy frame (suppressed in public mode). An area with any
-    suppressed month in the period is suppressed for the period (no figure from which a
-    suppressed month could be worked out). The rate is records in the period per 1,000
-    residents (not annualised).
-    """
-    window = _window(frame, first, last)
-    grouped = window.groupby("area_code", sort=False)
-    totals = grouped.agg(area_name=("area_name", "first"), area_type=("area_type", "first"),
-                         numerator=("numerator", lambda s: s.sum(min_count=1)),
-                         denominator=("denominator", "first"), months=("period_start", "nunique"),
-                         suppressed=("suppressed", "any")).reset_index()
-    totals["suppressed"] = totals["suppressed"].astype(bool)
-    totals.loc[totals["suppressed"], "numerator"] = np.nan
-    numerator = totals["numerator"].astype("float64")
-    denominator = totals["denominator"].astype("float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        totals["value"] = 1000 * numerator / denominator
-    lower, upper = stats.poisson_rate_interval(numerator.to_numpy(), denominator.to_numpy(), 1000)
-    totals["lower_95"], totals["upper_95"] = np.asarray(lower), np.asarray(upper)
-    return totals
+    """Records and the rate per 1,000 residents over the period, per area (measures.pipeline.period_values,
+    the one implementation the profile and the pack use too); `months` counts the months with data."""
+    measure = registry.get(str(frame["measure_id"].iloc[0])) if len(frame) and "measure_id" in frame else \
+        registry.members(FAMILY)[0]
+    totals = pipeline.period_values(frame, measure, first, last)
+    return totals.rename(columns={"periods": "months"})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -96,16 +87,26 @@ def _file(kind: str, strand: str, first: dt.date, last: dt.date, area_code: str 
 
 def trend(strand: str, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
     measure = measure_for(strand)
-    series = measure_view.area_series(_window(app.measure(measure.id), first, last), area.code)
+    frame = app.measure(measure.id)
+    mine = frame[frame["area_code"] == area.code]
+    if len(mine) and bool(pipeline.year_rows(mine).all()):  # public: a rare strand's CSPs are published by year
+        return trend_part(measure, measure_view.area_series(frame, area.code), area.name,
+                          f"{measure.title} per year, {area.name}", _file("trend", strand, first, last, area.code))
+    series = measure_view.area_series(_window(frame, first, last), area.code)
     return trend_part(measure, series, area.name, f"{measure.title} per month, {area.name}",
                       _file("trend", strand, first, last, area.code))
 
 
 def _csps_and_force(strand: str, first: dt.date, last: dt.date) -> tuple[pd.DataFrame, float | None]:
-    force = app.force()
+    """The CSP rows and the benchmark they are compared with (the force's records located in a CSP)."""
     totals = period_values(strand, first, last)
-    force_rows = totals.loc[totals["area_code"] == force.code, "value"]
-    return csp_rows(totals, force), (float(force_rows.iloc[0]) if len(force_rows) else None)
+    value, _ = pipeline.benchmark(totals, measure_for(strand))
+    return csp_rows(totals, app.force()), value
+
+
+def benchmark_text(strand: str, first: dt.date, last: dt.date) -> str:
+    """What the CSPs are compared with, in words (measures.pipeline.benchmark)."""
+    return pipeline.benchmark(period_values(strand, first, last), measure_for(strand))[1]
 
 
 def by_csp(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:

@@ -15,9 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
-from measures import charts, comparison, config, measure_view, registry, scorecard
+from measures import charts, comparison, config, measure_view, pipeline, registry, scorecard, vocabulary
 
-CSP_COLUMNS = ["area_code", "area_name", "numerator", "denominator", "value", "lower_95", "upper_95", "suppressed"]
+CSP_COLUMNS = ["area_code", "area_name", "numerator", "denominator", "value", "lower_95", "upper_95", "suppressed",
+               "suppression"]
 MAP_TOOLTIP = "<b>{area_name}</b><br/>{value_text}<br/>{interval_text}<br/>{outcome_text}"
 
 
@@ -43,9 +44,10 @@ def value_text(value: float, suppressed: bool, unit: str, digits: int = 2) -> st
 def csp_rows(period_rows: pd.DataFrame, force: config.Force) -> pd.DataFrame:
     """One row per CSP of the force (in the force's order), with its values or empty ones where it has no row."""
     rows = pd.DataFrame({"area_code": [a.code for a in force.csps], "area_name": [a.name for a in force.csps]})
-    found = period_rows[[c for c in CSP_COLUMNS if c != "area_name"]]
+    found = period_rows.reindex(columns=[c for c in CSP_COLUMNS if c != "area_name"])
     rows = rows.merge(found, on="area_code", how="left")
     rows["suppressed"] = rows["suppressed"].astype("boolean").fillna(False).astype(bool)
+    rows["suppression"] = rows["suppression"].astype("object").where(rows["suppressed"], "").fillna("")
     for column in ("numerator", "denominator", "value", "lower_95", "upper_95"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64")
     return rows
@@ -57,6 +59,8 @@ def figures_table(rows: pd.DataFrame, unit: str, period_text: str) -> pd.DataFra
     table.insert(0, "period", period_text)
     table["unit"] = unit
     table["value_text"] = [value_text(v, s, unit) for v, s in zip(table["value"], table["suppressed"], strict=True)]
+    table["suppression"] = [vocabulary.suppression_text(k) if s else "" for k, s in
+                            zip(table["suppression"], table["suppressed"], strict=True)]
     for column in ("value", "lower_95", "upper_95"):
         table[column] = table[column].round(4)
     return table
@@ -67,10 +71,11 @@ def display_table(rows: pd.DataFrame, force_row: pd.Series | None, unit: str, co
     """What the page's table shows: one line per area, every figure in words ("suppressed", never 0)."""
     lines = []
     if force_row is not None:
-        lines.append({"area": force_row["area_name"], "suppressed": False, **force_row[
+        lines.append({"area": force_row["area_name"], "suppressed": False, "suppression": "", **force_row[
             ["numerator", "denominator", "value", "lower_95", "upper_95"]].to_dict()})
-    lines += [{"area": r.area_name, "suppressed": r.suppressed, "numerator": r.numerator, "denominator": r.denominator,
-               "value": r.value, "lower_95": r.lower_95, "upper_95": r.upper_95} for r in rows.itertuples()]
+    lines += [{"area": r.area_name, "suppressed": r.suppressed, "suppression": r.suppression, "numerator": r.numerator,
+               "denominator": r.denominator, "value": r.value, "lower_95": r.lower_95, "upper_95": r.upper_95}
+              for r in rows.itertuples()]
     table = pd.DataFrame(lines)
 
     def count(value: float, suppressed: bool) -> str:
@@ -85,6 +90,8 @@ def display_table(rows: pd.DataFrame, force_row: pd.Series | None, unit: str, co
                                                                            strict=True)],
         "95% interval": ["" if s or pd.isna(lo) else f"{lo:,.2f} to {hi:,.2f}"
                          for lo, hi, s in zip(table["lower_95"], table["upper_95"], table["suppressed"], strict=True)],
+        "Note": [vocabulary.suppression_text(k) if s else "" for k, s in
+                 zip(table["suppression"], table["suppressed"], strict=True)],
     })
 
 
@@ -93,7 +100,7 @@ def trend_part(measure: registry.Measure, series: pd.DataFrame, area_name: str, 
     """The selected area's values over time: an XmR control chart, or, where some periods are
     suppressed, the values with those periods marked (control limits over a series with its small
     values removed would mislead)."""
-    freq = measure_view.frequency_alias(measure)
+    freq = pipeline.series_frequency(measure, series)
     table = measure_view.figures_table(series)
     if series.empty or series["value"].notna().sum() == 0 and not series["suppressed"].any():
         return ChartPart(None, f"No values for {area_name} in this period.", table, file_name)
@@ -103,16 +110,21 @@ def trend_part(measure: registry.Measure, series: pd.DataFrame, area_name: str, 
         charts.mark_suppressed(fig, suppressed)
         shown = int(series["value"].notna().sum())
         summary = (f"{measure.title} for {area_name}: {shown} period(s) with a value shown and {len(suppressed)} "
-                   "suppressed (counts of 1 to 4, marked S); no control limits are drawn because a series with its "
-                   "small values removed would mislead.")
+                   "suppressed (marked S: fewer than 5, or hidden to protect another small count); no control limits "
+                   "are drawn because limits computed with the hidden values would give them away.")
+        return ChartPart(fig, summary, table, file_name)
+    if "mean" in series and series["value"].notna().any() and series.loc[series["value"].notna(), "mean"].isna().all():
+        fig = charts.period_line(series, title, measure.unit, freq, measure.illustrative)
+        summary = (f"{measure.title} for {area_name}: no control limits are published for this series, because its "
+                   "baseline includes a suppressed period.")
         return ChartPart(fig, summary, table, file_name)
     if series["value"].notna().sum() < 3:
         return ChartPart(None, f"Too few periods with data for {area_name} to draw a control chart.", table, file_name)
-    result, words = measure_view.control(measure, series)
+    words = measure_view.signal_words(measure, series)
     target = measure.target["value"] if measure.target else None
-    fig = charts.control_chart(series, result, words, title, measure.unit, freq, measure.illustrative, target)
+    fig = charts.control_chart(series, title, measure.unit, freq, measure.illustrative, target)
     summary = measure_view.control_summary(measure, area_name, series, words)
-    summary += f" Latest period: {scorecard.SIGNAL_ICONS[words[-1]]}."
+    summary += f" Latest period: {vocabulary.signal_label(scorecard.latest_signal(series.iloc[-1])[0])}."
     return ChartPart(fig, summary, table, file_name)
 
 
@@ -131,10 +143,17 @@ def bars_part(measure: registry.Measure, rows: pd.DataFrame, force_value: float 
                    f"({value_text(low['value'], False, measure.unit)})")
         summary += f"; force {value_text(force_value, False, measure.unit)}{compared}." if force_value is not None \
             else "."
-    hidden = rows.loc[rows["suppressed"], "area_name"].tolist()
-    if hidden:
-        summary += f" Suppressed (counts of 1 to 4): {', '.join(hidden)}."
+    summary += suppressed_sentence(rows)
     return ChartPart(fig, summary, figures_table(rows, measure.unit, period_text), file_name)
+
+
+def suppressed_sentence(rows: pd.DataFrame) -> str:
+    """' Suppressed: Exeter (fewer than 5), Torbay (hidden to protect another small count).', or ''."""
+    hidden = rows[rows["suppressed"]]
+    if hidden.empty:
+        return ""
+    named = [f"{r.area_name} ({vocabulary.suppression_text(r.suppression)})" for r in hidden.itertuples()]
+    return f" Suppressed: {', '.join(named)}."
 
 
 def comparison_words(shown: pd.DataFrame, force_value: float | None) -> str:
@@ -177,8 +196,10 @@ def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None
     values = rows[["area_code", "area_name", "value"]].copy()
     values["value_text"] = [value_text(v, s, measure.unit) for v, s in zip(rows["value"], rows["suppressed"],
                                                                              strict=True)]
-    values["interval_text"] = ["" if pd.isna(lo) else f"95% interval {lo:,.2f} to {hi:,.2f}"
-                               for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)]
+    values["interval_text"] = [vocabulary.suppression_text(k) if s else "" if pd.isna(lo) else
+                               f"95% interval {lo:,.2f} to {hi:,.2f}" for lo, hi, s, k in
+                               zip(rows["lower_95"], rows["upper_95"], rows["suppressed"], rows["suppression"],
+                                   strict=True)]
     labels = dict(zip(outcomes["area_code"], outcomes["label"], strict=True)) if outcomes is not None else {}
     values["outcome_text"] = [labels.get(code, "") for code in values["area_code"]]
     # The view depends on nothing the user chooses, so it is the same on every run and the map never jumps.
@@ -192,9 +213,7 @@ def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None
                    f"({value_text(high['value'], False, measure.unit)}) and {low['area_name']} the lowest "
                    f"({value_text(low['value'], False, measure.unit)}); lighter areas are higher, grey areas have "
                    "no value to show.")
-    hidden = rows.loc[rows["suppressed"], "area_name"].tolist()
-    if hidden:
-        summary += f" Suppressed: {', '.join(hidden)}."
+    summary += suppressed_sentence(rows)
     if measure.illustrative:  # a map has no title to carry the label, so its sentence does
         summary = f"{charts.ILLUSTRATIVE_NOTE}. {summary}"
     return ChartPart(deck, summary + " Click a CSP to select it.", figures_table(rows, measure.unit, title_text),

@@ -1,10 +1,10 @@
-"""Logic of the measure page: a control chart for one area, areas compared, a sentence each."""
+"""Logic of the measure page: the control chart of one area (signals from measures.pipeline), a sentence each."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from measures import registry, stats
+from measures import pipeline, registry, vocabulary
 
 
 def area_series(frame: pd.DataFrame, area_code: str) -> pd.DataFrame:
@@ -14,36 +14,39 @@ def area_series(frame: pd.DataFrame, area_code: str) -> pd.DataFrame:
 
 
 def frequency_alias(measure: registry.Measure) -> str:
-    return "QS" if measure.frequency == "quarterly_cohort" else "MS"
+    return pipeline.frequency_alias(measure)
 
 
-def control(measure: registry.Measure, series: pd.DataFrame) -> tuple[stats.XmRResult, list[str]]:
-    """XmR over calendar periods (gaps as NaN) and each point's signal read through polarity."""
-    full = series.set_index("period_start")["value"].astype("float64").reindex(
-        pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=frequency_alias(measure)))
-    result = stats.xmr(full.to_numpy())
-    words = []
-    for index in range(len(full)):
-        direction = int(result.direction[index]) if (
-            result.outside_limits[index] or result.shift[index] or result.trend[index]) else 0
-        words.append(stats.interpret_signal(direction, measure.polarity) if direction else "none")
-    return result, words
+def signal_words(measure: registry.Measure, series: pd.DataFrame) -> list[str]:
+    """Each calendar period's signal meaning from the pipeline's rows ("none" for a gap)."""
+    rows = series.set_index("period_start")["signal_meaning"]
+    calendar = pd.date_range(series["period_start"].min(), series["period_start"].max(),
+                             freq=pipeline.series_frequency(measure, series))
+    return [str(w) if isinstance(w, str) and w else "none" for w in rows.reindex(calendar)]
 
 
 def control_summary(measure: registry.Measure, area_name: str, series: pd.DataFrame, words: list[str]) -> str:
     present = series.dropna(subset=["value"])
     if present.empty:
         return f"No values to chart for {area_name}."
-    signals = [w for w in words if w != "none"]
-    last = words[-1]
+    signals = [w for w in words if w not in ("none", pipeline.NOT_ASSESSED)]
+    last = str(present["signal_meaning"].iloc[-1] or "none") if "signal_meaning" in present else words[-1]
     text = (f"{measure.title} for {area_name} over {len(present)} periods with data; "
             f"the latest is {present['value'].iloc[-1]:.2f} {measure.unit}.")
-    if last != "none":
-        text += f" The latest period shows a signal of {last}."
+    if last not in ("none", pipeline.NOT_ASSESSED):
+        text += f" The latest period shows a signal of {last} ({present['signal'].iloc[-1]})."
     elif signals:
         text += f" {len(signals)} period(s) show a signal; the latest does not."
     else:
         text += " No period shows a signal: the variation is consistent with chance."
+    if "trial_limits" in present and bool(present["trial_limits"].fillna(False).astype(bool).iloc[-1]):
+        text += f" The limits are {vocabulary.TRIAL_LIMITS}."
+    if "baseline_start" in present and present["baseline_start"].notna().any():
+        start = pd.Timestamp(present["baseline_start"].iloc[-1])
+        if start > pd.Timestamp(present["period_start"].min()):
+            reasons = [c for c in measure.change_points if pd.Timestamp(f"{c['period']}-01") == start]
+            text += (f" Limits from {start:%b %Y}, a new baseline"
+                     + (f" ({reasons[0]['reason']})" if reasons else "") + ".")
     return text
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from measures import disclosure, export, registry, scorecard, stats
+from measures import export, pipeline, registry, scorecard, stats, vocabulary
 
 CONFIDENCE_LEVELS = (0.998, 0.95)  # tested in this order: the stronger claim first
 SPARKLINE_PERIODS = {"monthly": 36, "quarterly_cohort": 12}
@@ -37,7 +37,7 @@ JUDGEMENTS = {
 class SignalRun:
     """The control-chart signal at the latest period with data, and how long it has lasted."""
 
-    kind: str  # outside_limits | shift | trend
+    kind: str  # outside_limits | trend | two_in_three | shift
     direction: int  # +1 up / above, -1 down / below
     points: int  # points in the run ending at the latest period (1 for a point outside the limits)
     since: pd.Timestamp  # first period of the run
@@ -58,7 +58,8 @@ class ProfileRow:
     upper_998: float = np.nan
     numerator: float = np.nan
     denominator: float = np.nan
-    force_value: float = np.nan
+    force_value: float = np.nan  # the benchmark the area is compared with (measures.pipeline.benchmark)
+    benchmark_text: str = ""  # what that benchmark is, in words
     csp_values: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))  # area_name -> value
     csp_suppressed: int = 0  # CSPs whose value is suppressed (not in the range)
     comparison: str = "not compared"  # higher | lower | similar | not compared
@@ -93,47 +94,9 @@ class ProfileRow:
 
 def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
                   public: bool = False) -> pd.DataFrame:
-    """One row per area: the period's numerator, denominator, value and 95% / 99.8% limits.
-
-    `frame` is export.measure_frame's output (suppressed in public mode). An area with a
-    suppressed month or cohort in the period is suppressed for the period too: adding the
-    other months to the published monthly figures would otherwise give the hidden count
-    away. Columns: area_code, area_name, area_type, numerator, denominator, value,
-    lower_95, upper_95, lower_998, upper_998, periods, suppressed.
-    """
-    rows = frame[(pd.to_datetime(frame["period_start"]) >= pd.Timestamp(first))
-                 & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(last))].copy()
-    columns = ["area_code", "area_name", "area_type", "numerator", "denominator", "value", "lower_95", "upper_95",
-               "lower_998", "upper_998", "periods", "suppressed"]
-    if rows.empty:
-        return pd.DataFrame(columns=columns)
-    for column in ("numerator", "denominator", "numerator_sq"):
-        if column in rows:
-            rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64")
-    sums = {"numerator": ("numerator", lambda s: s.sum(min_count=1)),
-            "suppressed": ("suppressed", "any"),
-            "periods": ("period_start", "nunique")}
-    # Residents do not add up over months: a rate's denominator is the period's mean population.
-    sums["denominator"] = ("denominator", "mean") if measure.method == "rate_per_1000" else (
-        "denominator", lambda s: s.sum(min_count=1))
-    if "numerator_sq" in rows and rows["numerator_sq"].notna().any():
-        sums["numerator_sq"] = ("numerator_sq", lambda s: s.sum(min_count=1))
-    period = rows.groupby(["area_code", "area_name", "area_type"], as_index=False).agg(**sums)
-    period["unit"] = measure.unit
-    period["period_start"] = pd.Timestamp(first)
-    if public and measure.disclosure_control:
-        already = period["suppressed"].to_numpy()
-        period = disclosure.suppress(period)
-        period["suppressed"] = period["suppressed"].to_numpy() | already
-    period.loc[period["suppressed"], ["numerator"]] = np.nan
-    period["numerator"] = pd.to_numeric(period["numerator"], errors="coerce").astype("float64")
-    period["denominator"] = pd.to_numeric(period["denominator"], errors="coerce").astype("float64")
-    period = export.add_values(period, measure, 0.95)
-    strong = export.add_values(period[[c for c in period if c not in ("value", "lower_95", "upper_95")]],
-                               measure, 0.998)
-    period["lower_998"], period["upper_998"] = strong["lower_95"].to_numpy(), strong["upper_95"].to_numpy()
-    period.loc[period["suppressed"], ["value", "lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
-    return period[columns]
+    """One row per area over the period: measures.pipeline.period_values (the frame is already
+    suppressed in public mode, and a window with a hidden period is hidden as a whole there)."""
+    return pipeline.period_values(frame, measure, first, last)
 
 
 def compare(value: float, limits: dict[float, tuple[float, float]], benchmark: float) -> tuple[str, float | None]:
@@ -157,33 +120,42 @@ def judge(comparison: str, polarity: str) -> str:
     return JUDGEMENTS[polarity].get(comparison, comparison)
 
 
-def signal_run(series: pd.Series) -> SignalRun | None:
-    """The XmR signal at the latest point of a calendar-indexed series (gaps as NaN), with its length."""
-    present = series.dropna()
-    if len(present) < 3:
+# The run a point type belongs to, and its direction (NHSRplotthedots' names).
+POINT_TYPE_RUNS = {
+    "Above UCL": ("outside_limits", 1), "Below LCL": ("outside_limits", -1),
+    "7 Point Trend (Increasing)": ("trend", 1), "7 Point Trend (Decreasing)": ("trend", -1),
+    "2 in 3 Above CL": ("two_in_three", 1), "2 in 3 Below CL": ("two_in_three", -1),
+    "7 Points Above CL": ("shift", 1), "7 Points Below CL": ("shift", -1),
+}
+
+
+def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
+    """The pipeline's signal at an area's latest period with a value, with the length of its run.
+
+    `rows` are one area's pipeline rows (period_start, value, signal) up to the period read.
+    """
+    present = rows[rows["value"].notna()].sort_values("period_start")
+    if present.empty or present["signal"].iloc[-1] not in POINT_TYPE_RUNS:
         return None
-    result = stats.xmr(series.to_numpy(dtype="float64"))
-    kind, direction = stats.latest_signal(result)
-    if kind == "none":
-        return None
-    flags = {"outside_limits": result.outside_direction, "shift": result.shift_direction,
-             "trend": result.trend_direction}[kind]
-    present_at = np.flatnonzero(np.isfinite(result.values))
+    point_type = present["signal"].iloc[-1]
+    kind, direction = POINT_TYPE_RUNS[point_type]
+    types = present["signal"].to_numpy()
     points = 0
-    for index in present_at[::-1]:  # back from the latest point while the run goes on
-        if flags[index] != direction:
+    for value in types[::-1]:  # back from the latest point while the run goes on
+        if value != point_type:
             break
         points += 1
     if kind == "outside_limits":
         points = 1
-    run_positions = present_at[len(present_at) - points:]
-    contiguous = bool(run_positions[-1] - run_positions[0] == points - 1)
-    return SignalRun(kind, int(direction), points, series.index[run_positions[0]], series.index[run_positions[-1]],
-                     contiguous)
+    run = present.iloc[len(present) - points:]
+    calendar = pd.date_range(run["period_start"].iloc[0], run["period_start"].iloc[-1],
+                             freq=pipeline.frequency_alias(frequency))
+    return SignalRun(kind, direction, points, pd.Timestamp(run["period_start"].iloc[0]),
+                     pd.Timestamp(run["period_start"].iloc[-1]), len(calendar) == points)
 
 
 def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
-    freq = "QS" if frequency == "quarterly_cohort" else "MS"
+    freq = pipeline.frequency_alias(frequency)
     values = rows.set_index("period_start")["value"].astype("float64")
     return values.reindex(pd.date_range(values.index.min(), values.index.max(), freq=freq))
 
@@ -221,15 +193,16 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
         history = _calendar_series(area_rows, measure.frequency)
         window = SPARKLINE_PERIODS[measure.frequency]
         row.sparkline = history.iloc[-window:].rename("value").rename_axis("period_start").reset_index()
-        # A series with suppressed points is not a fair run of values: no signal is claimed from it.
-        if bool(area_rows["suppressed"].any()):
-            row.signal = "not assessed"
-        else:
-            row.signal = card.signal
-            row.run = signal_run(history) if card.signal != "none" else None
-    force_rows = period[period["area_type"] == "force"]
-    if len(force_rows):
-        row.force_value = float(force_rows["value"].iloc[0])
+        # The signal the pipeline gave the latest period (the Overview's and the measure page's too).
+        row.signal = card.signal
+        if card.signal not in ("none", pipeline.NOT_ASSESSED):
+            mine = frame[frame["area_code"] == area_code].copy()
+            mine["period_start"] = pd.to_datetime(mine["period_start"])
+            row.run = signal_run(mine[mine["period_start"] <= pd.Timestamp(card_as_of)], measure.frequency)
+    # The benchmark: the force's records located in a CSP (measures.pipeline.benchmark says which).
+    benchmark, row.benchmark_text = pipeline.benchmark(period, measure)
+    if benchmark is not None:
+        row.force_value = benchmark
     csps = period[period["area_type"] == "csp"]
     row.csp_values = csps.set_index("area_name")["value"].astype("float64")
     row.csp_suppressed = int(csps["suppressed"].sum())
@@ -288,23 +261,10 @@ JUDGEMENT_LABELS = {
     "higher": "▲ Higher than the force", "lower": "▼ Lower than the force",
     "similar": "● Similar to the force", "not compared": "– Not compared",
 }
-SIGNAL_LABELS = {
-    "improvement": "✔ Improvement", "concern": "⚠ Concern", "change": "◆ Change", "none": "– No signal",
-    "not assessed": "– Not assessed (suppressed periods)",
-}
+SIGNAL_LABELS = vocabulary.SIGNAL_LABELS
 
 
-def number(value: float, unit: str) -> str:
-    """A value as tables and findings quote it: 14.2, 91.6%, 4.55."""
-    if value is None or pd.isna(value):
-        return "–"
-    if unit == "%":
-        return f"{value:.1f}%"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
+number = vocabulary.number  # one way to write a value, everywhere
 
 
 def comparison_text(row: ProfileRow) -> str:

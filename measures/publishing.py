@@ -36,14 +36,8 @@ import pyarrow.parquet as pq
 from measures import store
 from measures.ingest import IngestError, IngestReport, sources
 
-# What an analyst can load, as the page names them.
-SOURCE_LABELS = {
-    "police-uk": "police.uk street-level crime (the monthly *-street.csv files, or the .zip download)",
-    "ons-csp": "ONS recorded crime by CSP (Table C2 saved as CSV, one file)",
-    "calls-101": "101 call records (one row per call)",
-    "reoffending": "Proven reoffending by district (quarterly cohorts)",
-    "hidden-crime": "Hidden crime extract (month, area, strand, count)",
-}
+# What an analyst can load, as the page names them (the one table of ingest sources).
+SOURCE_LABELS = sources.LABELS
 WORK_ROOT = Path(tempfile.gettempdir()) / "measures-uploads"
 MAX_EXTRACTED_BYTES = 2 * 1024**3  # a .zip may not unpack to more than this (zip bombs)
 STALE_AFTER_S = 24 * 3600  # sandboxes of abandoned sessions are removed after a day

@@ -1,37 +1,34 @@
 """Logic of the reoffending page: one cohort's CSPs (bars, funnel, map), the trend by cohort.
 
 The page (app_pages/reoffending.py) reads the filters and draws what these functions return.
-The registry fixes offender_type="all"; adults and juveniles are the same measures with
-that query parameter changed, built here through export.measure_frame so that public-mode
+The registry's reoffending family declares the offender types: its measures fix
+offender_type="all", and adults and juveniles are the same measures with that query parameter
+changed (registry.variant), built here through export.measure_frame so that public-mode
 suppression applies to them exactly as to the registry's measures.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
-from measures import app, comparison, config, export, measure_view, registry
+from measures import app, comparison, config, export, measure_view, pipeline, registry
 from measures.measure_parts import ChartPart, bars_part, csp_rows, funnel_part, map_part, trend_part
 
 RATE = "reoffending_rate"
 PER_REOFFENDER = "reoffences_per_reoffender"
-# URL value (?offender=...) -> label; the values are the query's $offender_type.
-OFFENDER_TYPES = {"all": "All offenders", "adult": "Adults (18 and over)", "juvenile": "Juveniles (10 to 17)"}
-DEFAULT_OFFENDER = "all"
+FAMILY = "reoffending"
+# URL value (?offender=...) -> label, from the registry family; the values are the query's $offender_type.
+OFFENDER_TYPES = {value: v.label for value, v in registry.family(FAMILY).variants.items()}
+DEFAULT_OFFENDER = str(registry.get(RATE).params["offender_type"])  # the registry's own: all offenders
 
 
 def measure_for(measure_id: str, offender: str) -> registry.Measure:
     """The registry's measure with its offender type changed (title says which, for adults and juveniles)."""
-    measure = registry.get(measure_id)
-    if offender == DEFAULT_OFFENDER:
-        return measure
-    return dataclasses.replace(measure, params={**measure.params, "offender_type": offender},
-                               title=f"{measure.title}, {offender}s")
+    return registry.variant(registry.get(measure_id), offender)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -66,9 +63,16 @@ def cohort_label(start: dt.date) -> str:
 def _cohort_rows(measure_id: str, offender: str, cohort: dt.date) -> tuple[pd.DataFrame, float | None]:
     rows = frame(measure_id, offender)
     rows = rows[pd.to_datetime(rows["period_start"]) == pd.Timestamp(cohort)]
-    force = app.force()
-    force_value = rows.loc[rows["area_code"] == force.code, "value"]
-    return csp_rows(rows, force), (float(force_value.iloc[0]) if len(force_value) else None)
+    # CSPs are compared with the force's offenders located in a CSP (measures.pipeline.benchmark).
+    value, _ = pipeline.benchmark(rows, measure_for(measure_id, offender))
+    return csp_rows(rows, app.force()), value
+
+
+def benchmark_text(offender: str, cohort: dt.date, measure_id: str = RATE) -> str:
+    """What the CSPs are compared with, in words (measures.pipeline.benchmark)."""
+    rows = frame(measure_id, offender)
+    rows = rows[pd.to_datetime(rows["period_start"]) == pd.Timestamp(cohort)]
+    return pipeline.benchmark(rows, measure_for(measure_id, offender))[1]
 
 
 def _file(kind: str, offender: str, cohort: dt.date | None, area_code: str | None = None) -> str:

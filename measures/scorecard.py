@@ -9,10 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from measures import registry, stats
+from measures import registry, vocabulary
 
-SIGNAL_ICONS = {"improvement": "⬆️ Improvement", "concern": "⚠️ Concern", "change": "🔷 Change",
-                "none": "➖ No signal"}
+SIGNAL_ICONS = vocabulary.SIGNAL_LABELS
 
 
 @dataclass
@@ -22,8 +21,8 @@ class Card:
     latest: pd.Series | None
     previous: pd.Series | None
     year_before: pd.Series | None
-    signal: str  # improvement | concern | change | none
-    signal_kind: str  # outside_limits | shift | trend | none
+    signal: str  # improvement | concern | change | none | not assessed
+    signal_kind: str  # the point type, as NHSRplotthedots names it ("7 Points Above CL"), or "none"
     target_met: bool | None
     suppressed: bool
 
@@ -42,7 +41,11 @@ def _row_at(frame: pd.DataFrame, period: pd.Timestamp) -> pd.Series | None:
 
 
 def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: dt.date | None = None) -> Card:
-    """Summarise one measure for one area up to `as_of` (the latest period if None)."""
+    """Summarise one measure for one area up to `as_of` (the latest period if None).
+
+    The signal is the one the pipeline gave that period (measures.pipeline.add_signals: limits
+    over the area's whole history), so the card, the measure page and the profile agree.
+    """
     rows = frame[frame["area_code"] == area_code].copy()
     rows["period_start"] = pd.to_datetime(rows["period_start"])
     if as_of is not None:
@@ -54,17 +57,21 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
     step = pd.DateOffset(months=3 if measure.frequency == "quarterly_cohort" else 1)
     previous = _row_at(rows, latest["period_start"] - step)
     year_before = _row_at(rows, latest["period_start"] - pd.DateOffset(months=12))
-    # Control chart over calendar periods: a period with no data is a gap, never a zero.
-    freq = "QS" if measure.frequency == "quarterly_cohort" else "MS"
-    full = rows.set_index("period_start")["value"].astype("float64").reindex(
-        pd.date_range(rows["period_start"].min(), rows["period_start"].max(), freq=freq))
-    kind, direction = "none", 0
-    if full.notna().sum() >= 3 and not bool(latest["suppressed"]):
-        result = stats.xmr(full.to_numpy())
-        kind, direction = stats.latest_signal(result)
-    signal = stats.interpret_signal(direction, measure.polarity) if direction else "none"
-    return Card(measure, rows[["period_start", "value", "suppressed"]], latest, previous, year_before, signal, kind,
+    signal, kind = latest_signal(latest)
+    columns = [c for c in ("period_start", "value", "suppressed") if c in rows]
+    return Card(measure, rows[columns], latest, previous, year_before, signal, kind,
                 _target_met(measure, latest), bool(latest["suppressed"]))
+
+
+def latest_signal(row: pd.Series) -> tuple[str, str]:
+    """(meaning, point type) of one pipeline row: improvement / concern / change / none / not assessed."""
+    meaning = row.get("signal_meaning")
+    kind = row.get("signal")
+    if bool(row.get("suppressed", False)):
+        return "not assessed", "none"
+    if meaning is None or (isinstance(meaning, float) and np.isnan(meaning)):
+        return "none", "none"
+    return str(meaning), (str(kind) if isinstance(kind, str) and kind else "none")
 
 
 def _target_met(measure: registry.Measure, latest: pd.Series) -> bool | None:
@@ -75,15 +82,9 @@ def _target_met(measure: registry.Measure, latest: pd.Series) -> bool | None:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    if unit == "%":
-        return f"{value:.1f}%"
-    if unit == "minutes":
-        return f"{value:.1f} min"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.2f}"
+    """A card's value: vocabulary.number, with minutes said as "min" (the card has no unit column)."""
+    text = vocabulary.number(value, unit)
+    return f"{text} min" if unit == "minutes" and text != "–" else text
 
 
 def change_text(latest: pd.Series | None, other: pd.Series | None, unit: str) -> str:
@@ -95,6 +96,15 @@ def change_text(latest: pd.Series | None, other: pd.Series | None, unit: str) ->
     sign = "+" if delta > 0 else "−"
     suffix = " pts" if unit == "%" else (" min" if unit == "minutes" else "")
     return f"{sign}{abs(delta):.2f}{suffix}" if suffix != " pts" else f"{sign}{abs(delta):.1f} pts"
+
+
+def row_period_label(row: pd.Series, frequency: str) -> str:
+    """The period a row stands for: a month, a cohort, or a CSP's year (public mode, rare strands)."""
+    if row.get("period_type") == "year":
+        start, end = pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"])
+        whole = start.month == 1 and end.month == 12
+        return f"{start:%Y}" if whole else f"{start:%b} to {end:%b %Y}"
+    return period_label(pd.Timestamp(row["period_start"]), frequency)
 
 
 def period_label(period: pd.Timestamp, frequency: str) -> str:
@@ -111,7 +121,7 @@ def figures_markdown(card: Card) -> str:
     if card.target_met is not None:
         target = f" · Target ({measure.target['value']:g}): {'✅ met' if card.target_met else '❌ not met'}"
     return (
-        f"{period_label(latest['period_start'], measure.frequency)}: "
+        f"{row_period_label(latest, measure.frequency)}: "
         f"**{format_value(latest['value'], measure.unit)}**{unit_word}  \n"
         f"95% interval {format_value(latest['lower_95'], measure.unit)} to "
         f"{format_value(latest['upper_95'], measure.unit)}  \n"

@@ -20,7 +20,6 @@ Conventions shared by every interval function here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,18 +31,17 @@ from scipy.special import gammainc, gammaincc
 from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
+    "FUNNEL_FLAGS",
     "POLARITIES",
-    "XmRResult",
     "compare_to_benchmark",
     "count_interval",
     "funnel_limits_proportion",
     "funnel_limits_rate",
+    "funnel_significance",
     "interpret_signal",
-    "latest_signal",
     "mean_interval",
     "poisson_rate_interval",
     "wilson_interval",
-    "xmr",
 ]
 
 #: What a float-valued result can be: matches the shape/type of the inputs.
@@ -53,13 +51,6 @@ FloatResult = Any
 #: approximation (the Fingertips / PHEindicatormethods ``phe_rate`` rule).
 EXACT_POISSON_BELOW = 10
 
-#: 3 / d2 with d2 = 1.128 for moving ranges of two points: the usual XmR
-#: constant turning the mean moving range into 3-sigma natural process limits.
-XMR_SCALING = 2.66
-
-#: Run lengths (in points) for the XmR shift and trend rules.
-SHIFT_POINTS = 7
-TREND_POINTS = 7
 
 POLARITIES = ("lower_is_better", "higher_is_better", "neutral")
 
@@ -344,6 +335,50 @@ def funnel_limits_rate(
     )
 
 
+#: Funnel-plot flags, in Fingertips' order of precedence (PHEindicatormethods' labels).
+FUNNEL_FLAGS = ("High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)", "Not significant")
+
+
+def funnel_significance(
+    count: ArrayLike,
+    population: ArrayLike,
+    target_rate: float | None = None,
+    multiplier: float = 1000,
+) -> Any:
+    """Funnel-plot significance of each area's crude rate against a target rate.
+
+    The area's own 99.8% and 95% limits (:func:`poisson_rate_interval`: exact
+    Poisson below 10 events, Byar's from 10) are compared with the target:
+    "High (0.001)" if the 99.8% lower limit is above it, else "High (0.025)"
+    if the 95% lower limit is, else "Low (0.001)" / "Low (0.025)" likewise for
+    the upper limits, else "Not significant" - the test and the labels of
+    PHEindicatormethods ``assign_funnel_significance(statistic = "rate")``.
+    (It tests the area's interval, not its position against the drawn funnel
+    of :func:`funnel_limits_rate`, which is exact Poisson throughout; the two
+    can disagree only for areas within a hair of a limit.)
+
+    ``target_rate`` (per ``multiplier``) defaults to the pooled rate
+    ``sum(count) / sum(population)`` over the areas that can be compared.
+    A zero count is compared like any other (its lower limit is 0).  "Not
+    compared" where the count or population is missing or impossible.
+    Returns a str for scalar inputs, else an array / Series of str.
+    """
+    c, pop = _broadcast(count, population)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(c) & np.isfinite(pop) & (pop > 0) & (c >= 0)
+    if target_rate is None:
+        target_rate = c[ok].sum() / pop[ok].sum() * multiplier if ok.any() else np.nan
+    lo3, hi3 = poisson_rate_interval(c, pop, multiplier, 0.998)
+    lo2, hi2 = poisson_rate_interval(c, pop, multiplier, 0.95)
+    with np.errstate(invalid="ignore"):
+        out = np.select(
+            [~ok | ~np.isfinite(target_rate), lo3 > target_rate, lo2 > target_rate, hi3 < target_rate, hi2 < target_rate],
+            ["Not compared", *FUNNEL_FLAGS[:4]],
+            default=FUNNEL_FLAGS[4],
+        )
+    return _wrap(out, count, population)
+
+
 # --------------------------------------------------------------------------
 # Benchmark comparison (spine charts)
 # --------------------------------------------------------------------------
@@ -371,172 +406,6 @@ def compare_to_benchmark(
             default="similar",
         )
     return _wrap(out, value, lower, upper, benchmark)
-
-
-# --------------------------------------------------------------------------
-# XmR charts (statistical process control)
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class XmRResult:
-    """An XmR chart: centre line, natural process limits and signals.
-
-    All arrays are aligned with the input series (position for position);
-    missing points have ``moving_ranges`` NaN, every signal False and
-    direction 0.  Directions are +1 (high / increasing), -1 (low /
-    decreasing) or 0 (no signal).  ``direction`` is the direction of the
-    highest-priority signal at each point (outside_limits > shift > trend).
-    """
-
-    values: np.ndarray
-    mean: float
-    mean_moving_range: float
-    upper_limit: float
-    lower_limit: float
-    moving_ranges: np.ndarray
-    outside_limits: np.ndarray
-    shift: np.ndarray
-    trend: np.ndarray
-    direction: np.ndarray
-    outside_direction: np.ndarray
-    shift_direction: np.ndarray
-    trend_direction: np.ndarray
-
-
-def _runs(labels: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
-    """(start, stop, label) of each run of equal non-zero labels at least min_len long."""
-    if labels.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(labels) != 0) + 1
-    starts = np.concatenate(([0], breaks))
-    stops = np.concatenate((breaks, [labels.size]))
-    return [
-        (int(a), int(b), int(labels[a]))
-        for a, b in zip(starts, stops, strict=True)
-        if labels[a] != 0 and b - a >= min_len
-    ]
-
-
-def xmr(
-    values: ArrayLike,
-    *,
-    baseline: int | None = None,
-    shift_points: int = SHIFT_POINTS,
-    trend_points: int = TREND_POINTS,
-) -> XmRResult:
-    """XmR chart of a time series, with "Making Data Count"-style signals.
-
-    Centre line = mean; natural process limits = mean -/+ 2.66 x mean moving
-    range.  Limits are not clipped (a negative lower limit for a count is
-    left for the caller to display as it sees fit).
-
-    Missing values (NaN: months with no data) are skipped, never treated as
-    zero: the moving ranges and the runs below are taken over the sequence of
-    *present* points, so a moving range joins each present point to the
-    previous present point even across a gap, and a gap neither breaks nor
-    extends a run.  We bridge gaps rather than dropping the ranges either side
-    because a month of missing data says nothing about the process, and
-    dropping them would leave patchy series with too few ranges.
-
-    Signals per point:
-
-    * ``outside_limits`` - the point is strictly beyond a limit.
-    * ``shift`` - the point is in a run of ``shift_points`` (7) or more
-      consecutive points all strictly above, or all strictly below, the mean;
-      a point exactly on the mean breaks the run.
-    * ``trend`` - the point is in a run of ``trend_points`` (7) or more
-      consecutive points each strictly higher (or each strictly lower) than
-      the one before, i.e. 6 consecutive increases; a repeat value breaks it.
-      Where an upward run ends at a peak and a downward one starts there, the
-      shared point takes the later run's direction.
-
-    ``baseline``: if given, the mean and limits are computed from the first
-    ``baseline`` present points only (to "freeze" limits) and applied to the
-    whole series.  Needs at least 2 present points for limits; otherwise the
-    limits are NaN and no point is outside them.
-    """
-    y = _to_array(values)
-    if y.ndim != 1:
-        raise ValueError("xmr expects a one-dimensional series")
-    y = y.copy()
-    size = y.size
-    present_idx = np.flatnonzero(np.isfinite(y))
-    yp = y[present_idx]
-    base = yp if baseline is None else yp[:baseline]
-
-    mean = float(base.mean()) if base.size else np.nan
-    mr_present = np.abs(np.diff(yp))
-    mr_base = np.abs(np.diff(base))
-    mean_mr = float(mr_base.mean()) if mr_base.size else np.nan
-    upper_limit = mean + XMR_SCALING * mean_mr
-    lower_limit = mean - XMR_SCALING * mean_mr
-
-    moving_ranges = np.full(size, np.nan)
-    moving_ranges[present_idx[1:]] = mr_present
-
-    # NaN limits compare False, so no point is "outside" them.
-    out_dir_p = np.where(yp > upper_limit, 1, np.where(yp < lower_limit, -1, 0))
-
-    shift_dir_p = np.zeros(yp.size, dtype=int)
-    if np.isfinite(mean):
-        for start, stop, sign in _runs(np.sign(yp - mean).astype(int), shift_points):
-            shift_dir_p[start:stop] = sign
-
-    trend_dir_p = np.zeros(yp.size, dtype=int)
-    # A run of k equal-signed differences spans k + 1 points.
-    for start, stop, sign in _runs(np.sign(np.diff(yp)).astype(int), trend_points - 1):
-        trend_dir_p[start : stop + 1] = sign
-
-    def _expand(p: np.ndarray) -> np.ndarray:
-        full = np.zeros(size, dtype=int)
-        full[present_idx] = p
-        return full
-
-    outside_direction = _expand(out_dir_p)
-    shift_direction = _expand(shift_dir_p)
-    trend_direction = _expand(trend_dir_p)
-    direction = np.where(
-        outside_direction != 0,
-        outside_direction,
-        np.where(shift_direction != 0, shift_direction, trend_direction),
-    )
-    return XmRResult(
-        values=y,
-        mean=mean,
-        mean_moving_range=mean_mr,
-        upper_limit=float(upper_limit),
-        lower_limit=float(lower_limit),
-        moving_ranges=moving_ranges,
-        outside_limits=outside_direction != 0,
-        shift=shift_direction != 0,
-        trend=trend_direction != 0,
-        direction=direction,
-        outside_direction=outside_direction,
-        shift_direction=shift_direction,
-        trend_direction=trend_direction,
-    )
-
-
-def latest_signal(result: XmRResult) -> tuple[str, int]:
-    """Signal at the most recent point with data, and its direction.
-
-    Returns ``("outside_limits" | "shift" | "trend" | "none", direction)``,
-    taking the highest-priority signal in that order.  The latest *present*
-    point is used, so a missing final month reports the last month with data.
-    """
-    present = np.flatnonzero(np.isfinite(result.values))
-    if present.size == 0:
-        return "none", 0
-    i = present[-1]
-    for name, flags, dirs in (
-        ("outside_limits", result.outside_limits, result.outside_direction),
-        ("shift", result.shift, result.shift_direction),
-        ("trend", result.trend, result.trend_direction),
-    ):
-        if flags[i]:
-            return name, int(dirs[i])
-    return "none", 0
 
 
 def interpret_signal(direction: int, polarity: str) -> str:

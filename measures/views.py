@@ -9,7 +9,7 @@ import h3
 import pandas as pd
 import streamlit as st
 
-from measures import app, charts
+from measures import app, charts, config, pipeline, registry
 
 # Streamlit looks tooltip {fields} up on the feature and then in its properties.
 CSP_TOOLTIP = "<b>{area_name}</b><br/>{crimes_text} crimes<br/>{rate_text} per 1,000 residents"
@@ -24,10 +24,23 @@ def police_uk_months(force_code: str) -> list[dt.date]:
     return [pd.Timestamp(m).date() for m in frame["month"]]
 
 
-def crime_type_picker(force_code: str) -> list[str]:
-    """Crime types from the URL (?types=a,b) or the default (all crime, without ASB)."""
+def measure_types(measure: registry.Measure, available: list[str]) -> list[str]:
+    """The crime types a police.uk measure counts, of those in the data (its include_types, else all
+    but its exclude_types), as its query counts them."""
+    include = measure.params.get("include_types") or []
+    exclude = measure.params.get("exclude_types") or []
+    return [t for t in available if (not include or t in include) and t not in exclude]
+
+
+def crime_type_picker(force_code: str, measure: registry.Measure | None = None) -> list[str]:
+    """Crime types from the URL (?types=a,b), else the measure's (default: recorded crime, all but ASB).
+
+    An empty list means the data has none of the measure's crime types (the page says so and stops:
+    an empty list given to the query would count every type).
+    """
     available = app.run("crime_types", force=force_code)["crime_type"].tolist()
-    default = [t for t in available if t != ASB]
+    measure = measure or registry.get("recorded_crime")
+    default = measure_types(measure, available)
     raw = st.query_params.get("types")
     chosen = default
     if raw:
@@ -36,18 +49,28 @@ def crime_type_picker(force_code: str) -> list[str]:
         if len(chosen) != len(asked) or not chosen:
             st.info("The address named crime types this data does not have; they are left out.")
             chosen = chosen or default
-    picked = st.multiselect("Crime types", available, default=chosen, key="picker_types") or default
+    # One widget per measure: another measure starts from its own crime types.
+    picked = st.multiselect("Crime types", available, default=chosen, key=f"picker_types_{measure.id}") or default
     if picked == default:
-        st.query_params.pop("types", None)  # the default view keeps a short address
+        st.query_params.pop("types", None)  # the measure's own types keep a short address
     else:
         st.query_params["types"] = ",".join(picked)
     return picked
 
 
-def recorded_crime_trend(force_code: str, area_code: str, crime_types: list[str], first: dt.date,
-                         last: dt.date) -> pd.DataFrame:
+def recorded_crime_rows(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> pd.DataFrame:
+    """The chosen crime types' monthly rows per CSP and unassigned bucket, with the force row the
+    pipeline adds for every measure (measures.pipeline.add_force_total)."""
     frame = app.run("recorded_crime_monthly", force=force_code, **{"from": first, "to": last},
                     include_types=crime_types, exclude_types=[])
+    if app.public_mode():  # the public site's areas (e.g. Cornwall and Isles of Scilly), as on every page
+        frame = pipeline.combine_areas(frame, config.load_force())
+    return pipeline.add_force_total(frame, force_code)
+
+
+def recorded_crime_trend(force_code: str, area_code: str, crime_types: list[str], first: dt.date,
+                         last: dt.date) -> pd.DataFrame:
+    frame = recorded_crime_rows(force_code, crime_types, first, last)
     frame = frame[frame["area_code"] == area_code].copy()
     frame["rate"] = 1000 * frame["numerator"] / frame["denominator"]
     return frame
@@ -69,8 +92,7 @@ def trend_summary(trend: pd.DataFrame, area_name: str, months: list[dt.date], fi
 
 def csp_period_values(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> pd.DataFrame:
     """Crimes and rate per 1,000 residents per CSP over the period (for the map)."""
-    frame = app.run("recorded_crime_monthly", force=force_code, **{"from": first, "to": last},
-                    include_types=crime_types, exclude_types=[])
+    frame = recorded_crime_rows(force_code, crime_types, first, last)
     csps = frame[frame["area_type"] == "csp"]
     totals = csps.groupby("area_code", as_index=False).agg(crimes=("numerator", "sum"),
                                                           population=("denominator", "first"))
@@ -110,10 +132,11 @@ def hex_density(force_code: str, area_code: str, crime_types: list[str], first: 
 
 
 def recorded_crime_table(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> pd.DataFrame:
-    frame = app.run("recorded_crime_monthly", force=force_code, **{"from": first, "to": last},
-                    include_types=crime_types, exclude_types=[])
+    frame = recorded_crime_rows(force_code, crime_types, first, last)
     names = app.run("area_names")
     frame = frame.merge(names, on="area_code", how="left")
+    combined = {a.code: a.name for a in app.force().csps}  # a combined area of the public site has no row there
+    frame["area_name"] = frame["area_name"].fillna(frame["area_code"].map(combined))
     frame["rate_per_1000"] = (1000 * frame["numerator"] / frame["denominator"]).round(2)
     frame["month"] = pd.to_datetime(frame["period_start"]).dt.strftime("%Y-%m")
     return frame[["month", "area_code", "area_name", "area_type", "numerator", "denominator", "rate_per_1000"]].rename(

@@ -1,13 +1,14 @@
--- 101 calls: share abandoned (the caller hung up before an answer), by month, for a
--- force, each of its CSPs (the caller's CSP) and its unassigned bucket.
+-- 101 calls: share abandoned (the caller hung up before an answer), by month, for each
+-- CSP of a force (the caller's CSP) and its unassigned bucket.
 -- Parameters:
 --   $force       police force area code (e.g. E23000035)
 --   $from, $to   first and last month (DATE, first of month), inclusive
+-- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
---   area_code     CSP code, force code, or UNASSIGNED-<force code>
---   area_type     'csp', 'force' or 'unassigned'
+--   area_code     CSP code or UNASSIGNED-<force code>
+--   area_type     'csp' or 'unassigned'
 --   numerator     abandoned calls
 --   denominator   all calls received
 with monthly as (
@@ -19,12 +20,6 @@ with monthly as (
     where a.force_code = $force
       and c.month between $from and $to
     group by c.month, c.area_code, a.area_type
-),
-with_force as (
-    select month, area_code, area_type, abandoned, calls from monthly
-    union all
-    select month, $force as area_code, 'force' as area_type, sum(abandoned), sum(calls)
-    from monthly group by month
 )
 select
     month as period_start,
@@ -33,6 +28,6 @@ select
     area_type,
     abandoned::double as numerator,
     calls::double as denominator
-from with_force
+from monthly
 where calls > 0
 order by period_start, area_type, area_code

@@ -1,13 +1,14 @@
--- 101 calls: mean wait to answer, by month, for a force, each of its CSPs (the caller's
+-- 101 calls: mean wait to answer, by month, for each CSP of a force (the caller's
 -- CSP) and its unassigned bucket (calls with no or an unknown caller CSP).
 -- Parameters:
 --   $force       police force area code (e.g. E23000035)
 --   $from, $to   first and last month (DATE, first of month), inclusive
+-- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
---   area_code     CSP code, force code, or UNASSIGNED-<force code>
---   area_type     'csp', 'force' or 'unassigned'
+--   area_code     CSP code or UNASSIGNED-<force code>
+--   area_type     'csp' or 'unassigned'
 --   numerator     total minutes waited by answered calls (received to answered)
 --   denominator   answered calls
 --   numerator_sq  sum of the squared waits (minutes squared), for the interval of the mean
@@ -22,12 +23,6 @@ with monthly as (
     where a.force_code = $force
       and c.month between $from and $to
     group by c.month, c.area_code, a.area_type
-),
-with_force as (
-    select month, area_code, area_type, wait_sum, wait_sumsq, answered from monthly
-    union all
-    select month, $force as area_code, 'force' as area_type, sum(wait_sum), sum(wait_sumsq), sum(answered)
-    from monthly group by month
 )
 select
     month as period_start,
@@ -37,6 +32,6 @@ select
     wait_sum::double as numerator,
     answered::double as denominator,
     wait_sumsq::double as numerator_sq
-from with_force
+from monthly
 where answered > 0
 order by period_start, area_type, area_code

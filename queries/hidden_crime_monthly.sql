@@ -5,11 +5,12 @@
 --   $from, $to   first and last month (DATE, first of month), inclusive
 --   $strand      domestic_abuse, sexual_offences, stalking_harassment, hate_crime,
 --                modern_slavery or child_sexual_abuse
+-- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
---   area_code     CSP code, force code, or UNASSIGNED-<force code>
---   area_type     'csp', 'force' or 'unassigned'
+--   area_code     CSP code or UNASSIGNED-<force code>
+--   area_type     'csp' or 'unassigned'
 --   numerator     records in the month (0 where the extract says none)
 --   denominator   usual residents (Census 2021); NULL for the unassigned bucket
 -- Months the extract does not cover have no row; a month the extract covers keeps its
@@ -22,11 +23,6 @@ with monthly as (
       and h.strand = $strand
       and h.month between $from and $to
     group by h.month, h.area_code, a.area_type
-),
-with_force as (
-    select month, area_code, area_type, records from monthly
-    union all
-    select month, $force as area_code, 'force' as area_type, sum(records) from monthly group by month
 )
 select
     w.month as period_start,
@@ -35,6 +31,6 @@ select
     w.area_type,
     w.records::double as numerator,
     p.population::double as denominator
-from with_force w
+from monthly w
 left join area_population p on p.area_code = w.area_code
 order by period_start, area_type, area_code

@@ -16,17 +16,12 @@ with ons as (
     where pfa_code = $force and offence_group = 'Total recorded crime (excluding fraud)'
       and period_start = (select max(period_start) from ons_csp_crime where pfa_code = $force)
 ),
-police as (
-    select c.area_code, sum(c.count) as crimes, count(distinct c.month) as months
+police as (  -- each area, and (the empty grouping set) the force as a whole
+    select coalesce(c.area_code, $force) as area_code, sum(c.count) as crimes, count(distinct c.month) as months
     from police_uk_counts c, (select distinct period_start, period_end from ons) y
     where c.force_code = $force and c.crime_type <> 'Anti-social behaviour'
       and c.month between y.period_start and y.period_end
-    group by c.area_code
-),
-police_with_force as (
-    select area_code, crimes, months from police
-    union all
-    select $force, sum(crimes), max(months) from police
+    group by grouping sets ((c.area_code), ())
 )
 select
     o.area_code,
@@ -40,6 +35,6 @@ select
     case when p.months > 0 then p.crimes * 12.0 / p.months end as police_uk_annualised,
     case when p.months > 0 and o.ons_crimes > 0 then p.crimes * 12.0 / p.months / o.ons_crimes end as ratio
 from ons o
-left join police_with_force p using (area_code)
+left join police p using (area_code)
 left join areas a using (area_code)
 order by case o.area_type when 'force' then 0 when 'csp' then 1 else 2 end, area_name

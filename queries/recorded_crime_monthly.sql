@@ -1,15 +1,16 @@
--- Recorded crime from police.uk street-level data: monthly count and residents, for a
--- force, each of its CSPs and its unassigned bucket.
+-- Recorded crime from police.uk street-level data: monthly count and residents, for each
+-- CSP of a force and its unassigned bucket.
 -- Parameters:
 --   $force          police force area code (e.g. E23000035)
 --   $from, $to      first and last month (DATE, first of month), inclusive
 --   $include_types  crime types to count (empty list: all)
 --   $exclude_types  crime types to leave out
+-- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
---   area_code     CSP code, force code, or UNASSIGNED-<force code>
---   area_type     'csp', 'force' or 'unassigned'
+--   area_code     CSP code or UNASSIGNED-<force code>
+--   area_type     'csp' or 'unassigned'
 --   numerator     crimes recorded in the month
 --   denominator   usual residents (Census 2021); NULL for the unassigned bucket
 -- A month police.uk published for the force has a row for every CSP and the unassigned
@@ -36,11 +37,6 @@ monthly as (
     from published_months m
     cross join force_areas a
     left join counted c on c.month = m.month and c.area_code = a.area_code
-),
-with_force as (
-    select month, area_code, area_type, crimes from monthly
-    union all
-    select month, $force as area_code, 'force' as area_type, sum(crimes) from monthly group by month
 )
 select
     w.month as period_start,
@@ -49,6 +45,6 @@ select
     w.area_type,
     w.crimes::double as numerator,
     p.population::double as denominator
-from with_force w
+from monthly w
 left join area_population p on p.area_code = w.area_code
 order by period_start, area_type, area_code

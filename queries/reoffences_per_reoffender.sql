@@ -1,15 +1,16 @@
 -- Reoffences per reoffender: proven reoffences within a year by the reoffenders of a
--- quarterly cohort, per reoffender, for a force, each of its CSPs (districts summed) and
+-- quarterly cohort, per reoffender, for each CSP of a force (districts summed) and
 -- its unassigned bucket (districts not of the force).
 -- Parameters:
 --   $force          police force area code (e.g. E23000035)
 --   $from, $to      first and last cohort start (DATE), inclusive
 --   $offender_type  'adult', 'juvenile' or 'all' (both together)
+-- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the cohort quarter
 --   period_end    last day of the cohort quarter
---   area_code     CSP code, force code, or UNASSIGNED-<force code>
---   area_type     'csp', 'force' or 'unassigned'
+--   area_code     CSP code or UNASSIGNED-<force code>
+--   area_type     'csp' or 'unassigned'
 --   numerator     proven reoffences
 --   denominator   reoffenders
 -- An area with no reoffenders in a cohort has no row (the ratio is undefined).
@@ -23,12 +24,6 @@ with cohorts as (
       and r.cohort_start between $from and $to
       and ($offender_type = 'all' or r.adult_juvenile = $offender_type)
     group by r.cohort_start, r.cohort_end, r.area_code, a.area_type
-),
-with_force as (
-    select cohort_start, cohort_end, area_code, area_type, reoffences, reoffenders from cohorts
-    union all
-    select cohort_start, cohort_end, $force as area_code, 'force' as area_type, sum(reoffences), sum(reoffenders)
-    from cohorts group by cohort_start, cohort_end
 )
 select
     cohort_start as period_start,
@@ -37,6 +32,6 @@ select
     area_type,
     reoffences::double as numerator,
     reoffenders::double as denominator
-from with_force
+from cohorts
 where reoffenders > 0
 order by period_start, area_type, area_code

@@ -13,7 +13,7 @@ from measures import briefing, registry
 from measures.paths import DEFAULT_DATA_DIR
 from tests.conftest import canvas_is_drawn, needs_browser, open_app_page, open_page
 
-EXETER, SCILLY = "E22000049", "E22000050"
+EXETER, NORTH_DEVON = "E22000049", "E22000363"
 
 
 def run_profile(monkeypatch, area: str, public: bool, **params: str) -> AppTest:
@@ -49,13 +49,14 @@ def test_exeter_profile_has_every_measure_findings_and_the_pack_buttons(monkeypa
     assert "Download the briefing pack (HTML)" in labels and "Download the briefing pack (PDF)" in labels
 
 
-def test_public_isles_of_scilly_shows_suppressed_not_zero(monkeypatch):
-    at = run_profile(monkeypatch, SCILLY, public=True)
-    assert at.title[0].value == "Area profile: Isles of Scilly"
+def test_public_profile_shows_suppressed_not_zero(monkeypatch):
+    # North Devon in 2019: its modern slavery (published by year on the public site) was fewer than 5.
+    at = run_profile(monkeypatch, "E22000363", public=True, **{"from": "2019-01", "to": "2019-12"})
+    assert at.title[0].value == "Area profile: North Devon and Torridge"
     table = at.dataframe[0].value.set_index("Measure")
     controlled = {f"{m.title} (illustrative)" if m.illustrative else m.title
                   for m in registry.measures() if m.disclosure_control}
-    shown = table["Isles of Scilly"]
+    shown = table["North Devon and Torridge"]
     suppressed = set(shown[shown == "suppressed"].index)
     assert suppressed and suppressed <= controlled
     assert all(table.loc[name, "Against the force"].startswith("– Not compared (suppressed)") for name in suppressed)
@@ -81,8 +82,9 @@ def test_the_period_comes_from_the_address(monkeypatch):
 # Browser tests: marked `browser`, skipped where chromium is absent (conftest.needs_browser).
 @needs_browser[0]
 @needs_browser[1]
-def test_browser_public_isles_of_scilly_profile_draws_the_spine_chart(server, browser):
-    page = open_page(browser, f"{server}/area-profile?area={SCILLY}")
+def test_browser_public_profile_with_a_suppressed_figure_draws_the_spine_chart(server, browser):
+    # North Devon in 2019: its modern slavery (published by year on the public site) was fewer than 5.
+    page = open_page(browser, f"{server}/area-profile?area={NORTH_DEVON}&from=2019-01&to=2019-12")
     try:
         spine = page.locator(".js-plotly-plot", has_text="against the force").first
         spine.wait_for(timeout=60_000)
@@ -90,18 +92,18 @@ def test_browser_public_isles_of_scilly_profile_draws_the_spine_chart(server, br
         assert spine.locator(".scatterlayer .point").count() >= 5  # circles for the measures with a value
         annotations = spine.locator(".annotation-text").all_text_contents()
         assert annotations.count("suppressed") >= 1 and "0" not in annotations
-        assert page.get_by_text("Isles of Scilly's", exact=False).first.is_visible()
+        assert page.get_by_text("North Devon and Torridge's", exact=False).first.is_visible()
         # The page's buttons hand over the public pack for this area, not a broken or empty file.
         with page.expect_download(timeout=60_000) as download:
             page.get_by_text("Download the briefing pack (PDF)").click()
         pdf = Path(download.value.path()).read_bytes()
-        assert pdf.startswith(b"%PDF") and download.value.suggested_filename.startswith(f"briefing_{SCILLY}_")
+        assert pdf.startswith(b"%PDF") and download.value.suggested_filename.startswith(f"briefing_{NORTH_DEVON}_")
         text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-        assert "Isles of Scilly" in text and "Public version" in text
+        assert "North Devon and Torridge" in text and "Public version" in text
         with page.expect_download(timeout=60_000) as download:
             page.get_by_text("Download the briefing pack (HTML)").click()
         html = Path(download.value.path()).read_text()
-        assert 'class="chart spine"' in html and "Isles of Scilly" in html and "Public version" in html
+        assert 'class="chart spine"' in html and "North Devon and Torridge" in html and "Public version" in html
     finally:
         page.close()
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from measures import config, db, demo_data
+from measures import config, db, demo_data, pipeline
 from measures.ingest import calls_101, hidden_crime, reoffending
 from measures.paths import SHARED_DATA_DIR
 
@@ -135,7 +135,7 @@ def other_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def run(data_dir: Path, name: str, first: dt.date, last: dt.date, **params) -> pd.DataFrame:
     con = db.connect(data_dir, lockdown=False)
-    frame = db.query(con, name, {"force": FORCE.code, "from": first, "to": last, **params})
+    frame = pipeline.query_with_force(con, name, {"force": FORCE.code, "from": first, "to": last, **params})
     frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.date
     return frame
 

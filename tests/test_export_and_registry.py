@@ -26,7 +26,7 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from measures import config, db, disclosure, export, registry
+from measures import config, db, disclosure, export, pipeline, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -37,7 +37,9 @@ SCILLY = "E22000050"
 
 COLUMNS = (
     "measure_id,period_start,period_end,area_code,area_name,area_type,numerator,denominator,"
-    "value,lower_95,upper_95,unit,suppressed,illustrative"
+    "value,lower_95,upper_95,unit,suppressed,illustrative,"
+    # why a row is hidden (public), and the row's control-chart point (measures.pipeline)
+    "suppression,signal,signal_meaning,baseline_start,mean,lower_process_limit,upper_process_limit,trial_limits"
 ).split(",")
 NUMERIC = ["numerator", "denominator", "value", "lower_95", "upper_95"]
 ALLOWED_POLARITIES = {"lower_is_better", "higher_is_better", "neutral"}
@@ -137,6 +139,18 @@ def full_export(measure_id: str) -> pd.DataFrame:
     return cli_export(measure_id) if measure_id in ACCEPTANCE else lib_export(measure_id)
 
 
+def truth_export(measure_id: str) -> pd.DataFrame:
+    """The analyst's figures for the public site's areas (combined areas; a rare strand's CSPs by year)."""
+    measure = registry.get(measure_id)
+    frame = pipeline.measure_frame(connection(), measure, FORCE.code, public=False, combined=True)
+    if measure.public_csp_period == "year":
+        frame = pipeline.add_values(pipeline.csp_by_year(frame, measure), measure)
+        frame = frame.assign(measure_id=measure_id, unit=measure.unit, suppressed=False)
+        frame = frame.assign(order=frame["area_type"].map(export.AREA_TYPE_ORDER)).sort_values(
+            ["period_start", "order", "area_name"])  # the export's order
+    return read_csv(export.to_csv(frame.reindex(columns=export.COLUMNS)))
+
+
 def setup_module() -> None:
     _futures()  # start every command-line run now, in parallel
 
@@ -207,38 +221,38 @@ def _small(series: pd.Series) -> pd.Series:
 @pytest.mark.parametrize("measure_id", DISCLOSED)
 def test_public_export_reveals_no_small_count(measure_id: str) -> None:
     public = public_export(measure_id)
-    full = full_export(measure_id)
-    below = public["area_type"] != "force"
-    assert not _small(public.loc[below, "numerator"]).any()
+    full = truth_export(measure_id)
+    csp = public["area_type"] == "csp"
+    assert not _small(public.loc[csp, "numerator"]).any()
     if registry.get(measure_id).method != "rate_per_1000":  # a cohort size is a count of people
-        assert not _small(public.loc[below, "denominator"]).any()
+        assert not _small(public.loc[csp, "denominator"]).any()
 
     key = ["period_start", "area_code"]
     assert list(public[key].itertuples(index=False)) == list(full[key].itertuples(index=False))
-    small = (full["area_type"] != "force") & _small(full["numerator"])
+    small = (full["area_type"] == "csp") & _small(full["numerator"])
     assert (public.loc[small, "suppressed"] == "true").all()
+    assert (public.loc[small, "suppression"] == "primary").all()
     assert public.loc[small, ["numerator", "value", "lower_95", "upper_95"]].isna().all().all()
     assert (public.loc[public["area_type"] == "force", "suppressed"] == "false").all()
 
-    shown = public["suppressed"] == "false"  # what is shown is what the full export says
-    pd.testing.assert_frame_equal(public[shown].drop(columns="suppressed"), full[shown].drop(columns="suppressed"))
+    shown = public["suppressed"] == "false"  # what is shown is what the true figures say
+    figures = ["numerator", "denominator", "value", "lower_95", "upper_95"]
+    pd.testing.assert_frame_equal(public.loc[shown, key + figures], full.loc[shown, key + figures])
     hidden = public[~shown]
     assert hidden[["numerator", "value", "lower_95", "upper_95"]].isna().all().all()
+    # A hidden figure's chart is not published either: its limits would be worked from the hidden values.
+    assert (hidden["signal_meaning"] == "not assessed").all() and (hidden["mean"].fillna("") == "").all()
 
 
 @pytest.mark.parametrize("measure_id", DISCLOSED)
 def test_secondary_suppression_blocks_subtraction(measure_id: str) -> None:
-    public, full = public_export(measure_id), full_export(measure_id)
-    full_numerator = full.set_index(["period_start", "area_code"])["numerator"].astype(float)
+    """Never one row hidden beside a shown force total (the exact audit of everything published
+    together is tests/test_disclosure_audit.py)."""
+    public = public_export(measure_id)
     for period, rows in public.groupby("period_start"):
         force_shown = ((rows["area_type"] == "force") & rows["numerator"].notna()).any()
         hidden = rows[rows["suppressed"] == "true"]
         assert not (force_shown and len(hidden) == 1), f"{measure_id} {period}: one row suppressed"
-        below_force = rows[rows["area_type"] != "force"]
-        if force_shown and 0 < len(hidden) < len(below_force):
-            # force minus the rows shown: what a reader can work out about the hidden rows
-            hidden_total = sum(full_numerator[(period, code)] for code in hidden["area_code"])
-            assert not _small(pd.Series([hidden_total])).any(), f"{measure_id} {period}: hidden total {hidden_total}"
 
 
 def test_full_export_does_contain_small_counts() -> None:
@@ -254,7 +268,7 @@ def test_public_area_export_matches_all_areas_export(measure_id: str) -> None:
     """Suppression is decided on the whole period: asking for one area at a time must not
     show a row the all-areas export hides (else subtraction from the force total works)."""
     everything = lib_export(measure_id, public=True)
-    for area in [*CSP_CODES, UNASSIGNED]:
+    for area in [*(c.code for c in FORCE.published().csps), UNASSIGNED]:  # the public site's areas
         one = lib_export(measure_id, public=True, area=area).reset_index(drop=True)
         expected = everything[everything["area_code"] == area].reset_index(drop=True)
         pd.testing.assert_frame_equal(one, expected, obj=f"{measure_id} --area {area}")
@@ -286,48 +300,70 @@ def _frame(counts: dict[str, list[int]], unit: str = "per 1,000 residents") -> p
     return frame
 
 
+RATE_MEASURE = registry.get("hidden_domestic_abuse")
+SHARE_MEASURE = dataclasses.replace(registry.get("calls_101_abandoned"), disclosure_control=True)
+
+
+def _public(frame: pd.DataFrame) -> pd.DataFrame:
+    measure = RATE_MEASURE if frame["unit"].iloc[0] == "per 1,000 residents" else SHARE_MEASURE
+    return pipeline.suppress(frame, measure)
+
+
 def _suppressed(frame: pd.DataFrame, period: str = "2024-01-01") -> set[str]:
-    out = disclosure.suppress(frame)
+    out = _public(frame)
     rows = out[(out["period_start"] == period) & out["suppressed"]]
     assert rows[["numerator", "value", "lower_95", "upper_95"]].isna().all().all()
     return set(rows["area_code"])
 
 
+def _pinned(frame: pd.DataFrame) -> int:
+    """Small counts an exact audit of the public rows still pins to one value."""
+    out = _public(frame)
+    cells = frame.assign(variant="", quantity="count", value=frame["numerator"].astype("int64"))
+    status = pd.Series(out["suppression"].fillna("").to_numpy(), index=cells.index)
+    result = disclosure.audit(cells[["period_start", "area_code", "area_type", "variant", "quantity", "value"]], status)
+    return 0 if result.empty else int((result["revealed"] & result["value"].between(1, 4)).sum())
+
+
 def test_suppress_one_small_suppresses_two() -> None:
-    assert _suppressed(_frame({"2024-01-01": [3, 12, 40, 25]})) == {"CSP0", "CSP1"}
+    hidden = _suppressed(_frame({"2024-01-01": [3, 12, 40, 25]}))
+    assert "CSP0" in hidden and len(hidden) == 2  # a lone small count needs a partner
 
 
 def test_suppress_two_small_suppresses_exactly_those() -> None:
+    # 2 and 4 hidden, their total 6 known: either could be 2 to 4, so no partner is needed.
     assert _suppressed(_frame({"2024-01-01": [30, 2, 40, 4]})) == {"CSP1", "CSP3"}
 
 
-def test_suppress_hides_more_until_the_hidden_total_is_not_small() -> None:
-    # 2 + 1 hidden would leave force minus the rows shown = 3; the smallest non-zero row goes too, not a zero
-    assert _suppressed(_frame({"2024-01-01": [2, 1, 30, 40, 0]})) == {"CSP0", "CSP1", "CSP2"}
-    # one small row and a zero would hide a total of 3: the next smallest row with a count is hidden
+def test_suppress_hides_more_until_no_small_count_can_be_pinned() -> None:
+    # one small row beside a zero: the zero (known to be 0 if hidden) cannot protect it, a row of 9 can
     assert _suppressed(_frame({"2024-01-01": [3, 0, 9, 40]})) == {"CSP0", "CSP2"}
+    for counts in ([2, 1, 30, 40, 0], [3, 12, 40, 25], [4, 4, 4, 50, 6]):
+        assert _pinned(_frame({"2024-01-01": counts})) == 0, counts
 
 
 def test_suppress_none_small_and_zeros_kept() -> None:
     frame = _frame({"2024-01-01": [0, 5, 0, 120]})
-    out = disclosure.suppress(frame)
+    out = _public(frame)
     assert not out["suppressed"].any()
-    pd.testing.assert_frame_equal(out, frame)
+    pd.testing.assert_frame_equal(out[frame.columns].drop(columns="suppressed"), frame.drop(columns="suppressed"))
 
 
 def test_suppress_never_force_row_and_periods_independent() -> None:
-    frame = _frame({"2024-01-01": [1, 1, 0, 0], "2024-02-01": [9, 8, 7, 6]})
-    out = disclosure.suppress(frame)
+    frame = _frame({"2024-01-01": [1, 3, 0, 20], "2024-02-01": [9, 8, 7, 6]})
+    out = _public(frame)
     force = out[out["area_type"] == "force"]
     assert not force["suppressed"].any() and force["numerator"].notna().all()
-    assert _suppressed(frame) == {"CSP0", "CSP1", "CSP2", "CSP3"}  # 1 + 1 would give a hidden total of 2
+    assert {"CSP0", "CSP1"} <= _suppressed(frame)
     assert _suppressed(frame, "2024-02-01") == set()
+    assert _pinned(frame) == 0
 
 
 def test_suppress_small_denominator_for_proportions() -> None:
     frame = _frame({"2024-01-01": [0, 20, 40, 25]}, unit="%")
     frame.loc[1, "denominator"] = 3  # CSP0: 0 of 3 people
-    out = disclosure.suppress(frame)
+    frame.loc[0, "denominator"] = frame.loc[1:, "denominator"].sum()
+    out = _public(frame)
     assert out.loc[1, "suppressed"] and pd.isna(out.loc[1, "denominator"])
     assert out["suppressed"].sum() == 2
 

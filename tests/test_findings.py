@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from measures import disclosure, export, findings, profile, registry
+from measures import export, findings, pipeline, profile, registry
 
 FORCE, AREA, OTHER = "E23999999", "E22999991", "E22999992"
 FIRST, LAST = dt.date(2025, 1, 1), dt.date(2025, 12, 1)
@@ -47,7 +47,7 @@ def monthly_frame(measure: registry.Measure, areas: dict[str, tuple[list[float |
     force = frame.groupby(["period_start", "period_end"], as_index=False)[["numerator", "denominator"]].sum()
     force = force.assign(area_code=FORCE, area_name="Test force", area_type="force")
     frame = pd.concat([force, frame], ignore_index=True)
-    frame = export.add_values(frame, measure)
+    frame = pipeline.add_signals(export.add_values(frame, measure), measure)  # as the pipeline does
     return frame.assign(measure_id=measure.id, unit=measure.unit, suppressed=False, illustrative=measure.illustrative)
 
 
@@ -134,7 +134,7 @@ def test_a_rising_run_is_claimed_only_when_the_trend_rule_fires():
 def test_suppressed_figures_get_no_value_no_comparison_and_no_finding():
     # 3 events a month (a small count) in the area: in public mode every month is suppressed.
     frame = monthly_frame(RATE, {AREA: ([3] * 12, 2_000), OTHER: ([100] * 12, 40_000)})
-    public_frame = disclosure.suppress(frame)
+    public_frame = pipeline.suppress(frame, RATE)
     row = row_for(RATE, public_frame, public=True)
     assert row.status == "suppressed"
     assert pd.isna(row.value)
@@ -149,7 +149,7 @@ def test_suppressed_figures_get_no_value_no_comparison_and_no_finding():
 
 def test_one_suppressed_month_suppresses_the_period_so_it_cannot_be_worked_out():
     counts = [20] * 11 + [2]
-    frame = disclosure.suppress(monthly_frame(RATE, {AREA: (counts, 10_000), OTHER: ([100] * 12, 40_000)}))
+    frame = pipeline.suppress(monthly_frame(RATE, {AREA: (counts, 10_000), OTHER: ([100] * 12, 40_000)}), RATE)
     period = profile.period_values(frame, RATE, FIRST, LAST, public=True)
     mine = period[period["area_code"] == AREA].iloc[0]
     assert bool(mine["suppressed"]) and pd.isna(mine["numerator"]) and pd.isna(mine["value"])

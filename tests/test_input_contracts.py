@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measures import config, db
+from measures import config, db, pipeline
 from measures.ingest import IngestError, calls_101, hidden_crime, reoffending
 from measures.paths import REPO_ROOT
 from tests.conftest import tree_hash
@@ -449,7 +449,7 @@ def test_calls_monthly_figures(tmp_path: Path) -> None:
 def _query(data_dir: Path, name: str, **params) -> pd.DataFrame:
     con = db.connect(data_dir, lockdown=False)
     base = {"force": FORCE.code, "from": dt.date(2000, 1, 1), "to": dt.date(2100, 1, 1)}
-    return db.query(con, name, {**base, **params})
+    return pipeline.query_with_force(con, name, {**base, **params})  # the force row: added once, there
 
 
 def test_queries_force_is_sum_of_csps_and_unassigned(tmp_path: Path, fresh: Path) -> None:

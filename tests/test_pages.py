@@ -94,10 +94,19 @@ def test_hidden_crime_page_says_neutral():
 
 def test_public_mode_overview_shows_suppressed_not_zero(monkeypatch):
     monkeypatch.setenv("MEASURES_PUBLIC", "1")
-    at = run_page("", area="E22000050")  # Isles of Scilly: small counts
+    # North Devon's modern slavery in 2019 (published by year on the public site): fewer than 5.
+    at = run_page("", area="E22000363", to="2019-12")
     text = markdown_text(at)
-    assert "**suppressed**" in text
+    assert "2019: **suppressed** (fewer than 5)" in text
     assert any("1 to 4" in i.value for i in at.info)
+
+
+def test_public_mode_shows_scilly_with_cornwall(monkeypatch):
+    """The Isles of Scilly is published with Cornwall; an address that names it opens the combined area."""
+    monkeypatch.setenv("MEASURES_PUBLIC", "1")
+    at = run_page("", area="E22000050")
+    assert at.selectbox[0].value == "E22000356-E22000050"
+    assert any("published as part of Cornwall and Isles of Scilly" in i.value for i in at.info)
 
 
 def test_unknown_measure_in_url_gives_default():

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import published, registry
+from measures import published, registry, vocabulary
 from measures.app import ATTRIBUTION, ILLUSTRATIVE_LABEL
 from measures.config import load_force
 from measures.paths import DEFAULT_DATA_DIR, SHARED_DATA_DIR
@@ -113,7 +113,7 @@ def test_calls_101_force_view_draws_every_chart_with_its_notes():
     assert any(ILLUSTRATIVE_LABEL in w.value for w in at.warning)
     text = text_of(at)
     assert "target of 20 minutes" in text
-    assert any(icon in text for icon in ("⬆️ Improvement", "⚠️ Concern", "🔷 Change", "➖ No signal"))
+    assert any(label in text for label in vocabulary.SIGNAL_LABELS.values())
 
 
 def test_calls_101_control_chart_has_target_and_published_points_with_sources():

@@ -220,30 +220,43 @@ def public(monkeypatch):
     monkeypatch.setenv("MEASURES_PUBLIC", "1")
 
 
-def test_public_hidden_crimes_shows_scilly_as_suppressed_never_zero(public):
-    at = run_page(HIDDEN, area=SCILLY, strand="sexual_offences")  # 1 to 4 offences in some months
+def test_public_hidden_crimes_shows_a_small_count_as_suppressed_never_zero(public):
+    # Modern slavery is published by CSP and year on the public site; North Devon had fewer than 5 in 2019.
+    area = "E22000363"
+    at = run_page(HIDDEN, area=area, strand="modern_slavery", **{"from": "2019-01", "to": "2019-12"})
     table = at.dataframe[0].value.set_index("Area")
-    scilly = table.loc["Isles of Scilly"]
-    assert scilly["Records"] == "suppressed"
-    assert scilly.filter(like="Value").iloc[0] == "suppressed"
-    assert map_properties(at)[SCILLY]["value_text"] == "suppressed"
-    assert map_properties(at)[SCILLY]["value"] is None
+    row = table.loc["North Devon and Torridge"]
+    assert row["Records"] == "suppressed" and row["Note"] == "fewer than 5"
+    assert row.filter(like="Value").iloc[0] == "suppressed"
+    hidden_to_protect = table[table["Note"] == "hidden to protect another small count"]
+    assert len(hidden_to_protect) >= 1  # its partner says why it is hidden, not "fewer than 5"
+    assert map_properties(at)[area]["value_text"] == "suppressed"
+    assert map_properties(at)[area]["value"] is None
     # The funnel leaves it out and says so; the bars label its missing bar with the word.
-    assert SCILLY not in {p[0] for p in funnel_points(at)}
-    assert re.search(r"Not shown: [^.]*Isles of Scilly", all_text(at))
-    bars = next(f for f in figures(at) if "per 1,000 residents, Jan 2025" in f["layout"]["title"]["text"])
+    assert area not in {p[0] for p in funnel_points(at)}
+    assert re.search(r"Not shown: [^.]*North Devon and Torridge", all_text(at))
+    assert "North Devon and Torridge (fewer than 5)" in all_text(at)
+    bars = next(f for f in figures(at) if "per 1,000 residents, Jan 2019" in f["layout"]["title"]["text"])
     assert "suppressed" in [a["text"] for a in bars["layout"].get("annotations", [])]
     bar_values = dict(zip(array(bars["data"][0]["x"]), array(bars["data"][0]["y"]), strict=True))
-    assert bar_values["Isles of Scilly"] is None  # no bar, never a bar of 0
-    # The trend marks the suppressed months instead of drawing them.
-    trend = next(f for f in figures(at) if "per month, Isles of Scilly" in f["layout"]["title"]["text"])
+    assert bar_values["North Devon and Torridge"] is None  # no bar, never a bar of 0
+    # The trend (by year for this strand) marks the suppressed year instead of drawing it.
+    trend = next(f for f in figures(at) if "per year, North Devon and Torridge" in f["layout"]["title"]["text"])
     assert any(t.get("name", "").startswith("suppressed") for t in trend["data"])
 
 
-def test_public_reoffending_suppresses_small_juvenile_counts(public):
-    at = run_page(REOFFENDING, offender="juvenile", area=SCILLY)
+def test_public_hidden_crimes_publishes_scilly_with_cornwall(public):
+    at = run_page(HIDDEN, area=SCILLY, strand="sexual_offences")
     table = at.dataframe[0].value.set_index("Area")
-    assert table.loc["Isles of Scilly", "Reoffenders"] in {"suppressed", "no data"}
+    assert "Isles of Scilly" not in table.index and "Cornwall and Isles of Scilly" in table.index
+    assert table.loc["Cornwall and Isles of Scilly", "Records"] != "suppressed"
+
+
+def test_public_reoffending_suppresses_small_juvenile_counts(public):
+    at = run_page(REOFFENDING, offender="juvenile", area="E22000049", cohort="2018-04")
+    table = at.dataframe[0].value.set_index("Area")
+    assert table.loc["Exeter", "Reoffenders"] == "suppressed"  # 2 of 9 juveniles
+    assert table.loc["Exeter", "Note"] == "fewer than 5"
     assert (table["Reoffenders"] == "suppressed").any()
     for area, row in table.iterrows():
         if row["Reoffenders"] == "suppressed":

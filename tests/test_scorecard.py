@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from measures import registry, scorecard
+from measures import pipeline, registry, scorecard
 
 
 def frame(values: list[float | None], area: str = "E22000049", start: str = "2023-01-01") -> pd.DataFrame:
@@ -18,43 +18,50 @@ def frame(values: list[float | None], area: str = "E22000049", start: str = "202
 
 
 def measure(polarity: str, **changes) -> registry.Measure:
-    return dataclasses.replace(registry.get("calls_101_mean_wait"), polarity=polarity, **changes)
+    return dataclasses.replace(registry.get("calls_101_mean_wait"), polarity=polarity, change_points=(), **changes)
+
+
+def card(m: registry.Measure, rows: pd.DataFrame, area: str, as_of=None) -> scorecard.Card:
+    """The card of rows as the pipeline gives them (each row with its control-chart point)."""
+    return scorecard.card(m, pipeline.add_signals(rows, m), area, as_of)
 
 
 SHIFT_UP = [10, 11, 9, 10, 10.5, 9.5, 10, 11, 9, 10, 10.5, 9.5] + [20, 21, 19, 20, 20.5, 19.5, 20]
 
 
 def test_known_upward_shift_is_concern_when_lower_is_better():
-    card = scorecard.card(measure("lower_is_better"), frame(SHIFT_UP), "E22000049")
-    assert card.signal == "concern"
-    assert card.signal_kind in {"shift", "outside_limits"}
-    assert card.latest["value"] == 20
-    assert card.previous["value"] == 19.5
-    assert card.year_before["value"] == 10  # Jul 2023 -> Jul 2024 is the 19th point, 12 back is the 7th
+    shown = card(measure("lower_is_better"), frame(SHIFT_UP), "E22000049")
+    assert shown.signal == "concern"
+    assert shown.signal_kind in {"7 Points Above CL", "Above UCL"}
+    assert shown.latest["value"] == 20
+    assert shown.previous["value"] == 19.5
+    assert shown.year_before["value"] == 10  # Jul 2023 -> Jul 2024 is the 19th point, 12 back is the 7th
 
 
 def test_same_series_is_improvement_when_higher_is_better_and_change_when_neutral():
-    assert scorecard.card(measure("higher_is_better", target=None), frame(SHIFT_UP), "E22000049").signal == "improvement"
-    assert scorecard.card(measure("neutral", target=None), frame(SHIFT_UP), "E22000049").signal == "change"
+    assert card(measure("higher_is_better", target=None), frame(SHIFT_UP), "E22000049").signal == "improvement"
+    assert card(measure("neutral", target=None), frame(SHIFT_UP), "E22000049").signal == "change"
 
 
 def test_stable_series_has_no_signal_and_target_is_judged():
     stable = list(10 + np.tile([0.5, -0.5, 0.3, -0.3], 5))
-    card = scorecard.card(measure("lower_is_better"), frame(stable), "E22000049")
-    assert card.signal == "none"
-    assert card.target_met is True  # 9.7 minutes against a 20-minute target
-    high = scorecard.card(measure("lower_is_better"), frame([30.0] * 5), "E22000049")
+    shown = card(measure("lower_is_better"), frame(stable), "E22000049")
+    assert shown.signal == "none"
+    assert shown.target_met is True  # 9.7 minutes against a 20-minute target
+    high = card(measure("lower_is_better"), frame([30.0] * 5), "E22000049")
     assert high.target_met is False
 
 
 def test_missing_previous_month_is_no_comparison_not_zero():
     values = [10.0, 11.0, 12.0, None, 13.0]
-    card = scorecard.card(measure("lower_is_better"), frame(values), "E22000049")
-    assert card.previous is None
-    assert scorecard.change_text(card.latest, card.previous, "minutes") == "no comparison"
+    shown = card(measure("lower_is_better"), frame(values), "E22000049")
+    assert shown.previous is None
+    assert scorecard.change_text(shown.latest, shown.previous, "minutes") == "no comparison"
 
 
 def test_as_of_cuts_the_series():
-    card = scorecard.card(measure("lower_is_better"), frame(SHIFT_UP), "E22000049", as_of=pd.Timestamp("2023-06-01"))
-    assert card.latest["period_start"] == pd.Timestamp("2023-06-01")
-    assert card.signal == "none"
+    shown = card(measure("lower_is_better"), frame(SHIFT_UP), "E22000049", as_of=pd.Timestamp("2023-06-01"))
+    assert shown.latest["period_start"] == pd.Timestamp("2023-06-01")
+    # June 2023's own point, with limits over the area's whole history (the same on every page and in
+    # the export): after the step to 20 minutes, the first months sit below the lower process limit.
+    assert shown.signal == "improvement" and shown.signal_kind == "Below LCL"

@@ -10,6 +10,7 @@ absent those tests skip.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +22,26 @@ from statsmodels.stats.rates import confint_poisson
 from statsmodels.stats.weightstats import DescrStatsW
 
 from measures import stats
+from measures.paths import SHARED_DATA_DIR
+from measures.spc import signal_meaning, spc
 from measures.stats import (
-    XmRResult,
+    FUNNEL_FLAGS,
     compare_to_benchmark,
     count_interval,
     funnel_limits_proportion,
     funnel_limits_rate,
+    funnel_significance,
     interpret_signal,
-    latest_signal,
     mean_interval,
     poisson_rate_interval,
     wilson_interval,
-    xmr,
 )
 
 # Any RuntimeWarning (0/0, log of 0, ...) is a bug: NaN must come out quietly.
 pytestmark = pytest.mark.filterwarnings("error")
 
-PEER_DIR = Path("/work/shared/data/peer_tests/PHEindicatormethods")
+# Found through the one path setting (env MEASURES_SHARED_DATA), never a fixed path.
+PEER_DIR = SHARED_DATA_DIR / "peer_tests" / "PHEindicatormethods"
 
 # The peer data hold full-precision doubles, so we can ask for 1e-5 relative.
 RTOL = 1e-5
@@ -60,6 +63,19 @@ def _read_excel(name: str, sheet: str) -> pd.DataFrame:
 def _read_csv(name: str) -> pd.DataFrame:
     # The proportion funnel CSVs start with a UTF-8 byte-order mark.
     return pd.read_csv(_peer_path(name), encoding="utf-8-sig")
+
+
+def _every_peer_file() -> list[str]:
+    if not PEER_DIR.is_dir():
+        pytest.skip(f"PHEindicatormethods test data not available: {PEER_DIR} is missing")
+    return sorted(p.name for p in PEER_DIR.iterdir() if p.suffix in (".csv", ".xlsx"))
+
+
+def test_every_peer_file_is_used():
+    # Each data file PHE publishes is named by at least one test below (PROVENANCE.md lists them).
+    used = set(re.findall(r'"(testdata_[^"]+\.(?:csv|xlsx))"', Path(__file__).read_text()))
+    unused = sorted(set(_every_peer_file()) - used)
+    assert not unused, f"PHEindicatormethods files in {PEER_DIR} no test reads: {unused}"
 
 
 def _conf(label: str) -> float:
@@ -284,6 +300,33 @@ def test_mean_interval_vectorised_and_degenerate():
     assert lo[2] == pytest.approx(4.0) and hi[2] == pytest.approx(4.0)
 
 
+def test_mean_interval_matches_phe_mean_sheet():
+    # PHE's phe_mean takes the individual values; we take summary sums, so compute them here.
+    values = _read_excel("testdata_Mean.xlsx", "testdata_Mean")
+    results = _read_excel("testdata_Mean.xlsx", "testdata_Mean_results").set_index("area")
+    groups = values.groupby("area")["values"]
+    sums = pd.concat([groups.sum(), pd.Series({"No grouping": values["values"].sum()})])
+    sums_sq = pd.concat(
+        [groups.apply(lambda v: (v**2).sum()), pd.Series({"No grouping": (values["values"] ** 2).sum()})]
+    )
+    counts = pd.concat([groups.size(), pd.Series({"No grouping": len(values)})])
+    assert sorted(sums.index) == sorted(results.index)  # both areas and the ungrouped total
+    results = results.loc[sums.index]
+    np.testing.assert_allclose(sums, results["value_sum"], rtol=1e-12)
+    np.testing.assert_array_equal(counts, results["value_count"])
+    for conf, lo_col, hi_col in (
+        (0.95, "lower95_0cl", "upper95_0cl"),
+        (0.998, "lower99_8cl", "upper99_8cl"),
+    ):
+        lo, hi = mean_interval(sums, sums_sq, counts, conf)
+        np.testing.assert_allclose(lo, results[lo_col], rtol=RTOL)
+        np.testing.assert_allclose(hi, results[hi_col], rtol=RTOL)
+        # The centre is the mean, and the half-width is t * sd / sqrt(n) with PHE's sd.
+        np.testing.assert_allclose((lo + hi) / 2, results["value"], rtol=1e-12)
+        half = sps.t.ppf(1 - (1 - conf) / 2, counts - 1) * results["stdev"] / np.sqrt(counts)
+        np.testing.assert_allclose((hi - lo) / 2, half, rtol=RTOL)
+
+
 # --------------------------------------------------------------------------
 # Funnel plots
 # --------------------------------------------------------------------------
@@ -306,6 +349,28 @@ def test_funnel_proportion_matches_phe_outputs():
         np.testing.assert_allclose(hi * 100, out[hi_col], rtol=RTOL, atol=5e-7)
     # The clipping at 0 is exercised (small populations).
     assert (out["Lower3s0001limit"] == 0).any()
+
+
+def test_funnel_proportion_matches_phe_outputs_with_axis_variation():
+    # PHE's test: only areas under 31,000, so the largest is less than twice the smallest and its
+    # 100 plotting populations start above 0 (the "axis variation"). We do not generate that axis;
+    # we check the pooled baseline of those areas and our limits at PHE's populations.
+    inputs = _read_csv("testdata_funnel_prop_inputs.csv")
+    out = _read_csv("testdata_funnel_prop_outputs_with_axis_variation.csv")
+    small = inputs[inputs["denominator"] < 31000]
+    target = small["numerator"].sum() / small["denominator"].sum()
+    assert target * 100 == pytest.approx(out["Baseline"].iloc[0], abs=5e-9)
+    assert small["denominator"].max() < 2 * small["denominator"].min() and out["Population"].min() > 1
+    for conf, lo_col, hi_col in (
+        (0.95, "Lower2s0025limit", "Upper2s0025limit"),
+        (0.998, "Lower3s0001limit", "Upper3s0001limit"),
+    ):
+        lo, hi = funnel_limits_proportion(target, out["Population"], conf)
+        np.testing.assert_allclose(lo * 100, out[lo_col], rtol=RTOL)
+        np.testing.assert_allclose(hi * 100, out[hi_col], rtol=RTOL)
+    # Large populations only: no limit is clipped at 0 or 100 here.
+    limits3 = out[["Lower3s0001limit", "Upper3s0001limit"]]
+    assert (limits3.gt(0) & limits3.lt(100)).all().all()
 
 
 def test_funnel_proportion_reproduces_phe_significance_flags():
@@ -361,6 +426,98 @@ def test_funnel_rate_matches_phe_outputs():
             # PHE finds its points by bisection stopped at 1e-7, so agreement
             # is ~1e-6 relative at worst (at 1 event), not machine precision.
             np.testing.assert_allclose(ours, out[f"{which}_{side}_limit"], rtol=RTOL)
+
+
+def _rate_funnel_inputs(case: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """PHE's test inputs for its crude-rate funnel cases, and the denominators it derives."""
+    inputs = _read_csv("testdata_funnel_rate_input_funnels.csv")
+    if case == "fewer_than_10_events":
+        # testdata_funnel_rate_outputs_2: the largest count replaced by 5 events; populations
+        # derived from the counts and rates.
+        data = inputs.assign(ev=inputs["ev"].where(inputs["ev"] != inputs["ev"].max(), 5))
+        return data, (100_000 * data["ev"] / data["rate"]).to_numpy()
+    # testdata_funnel_rate_outputs_3: populations given, the largest count (and its rate) set to
+    # 0, and only areas over half the largest population kept.
+    data = inputs[["ev", "rate"]].assign(pop=100_000 * inputs["ev"] / inputs["rate"])
+    top = data["ev"] == data["ev"].max()
+    data = data.assign(ev=data["ev"].where(~top, 0), rate=data["rate"].where(~top, 0))
+    data = data[data["pop"] > data["pop"].max() / 2]
+    assert (data["ev"] == 0).sum() == 1
+    return data, np.where(data["ev"] == 0, data["pop"], 100_000 * data["ev"] / data["rate"])
+
+
+@pytest.mark.parametrize(
+    ("case", "filename"),
+    [
+        ("fewer_than_10_events", "testdata_funnel_rate_outputs_2.csv"),
+        ("zero_events_with_denominator", "testdata_funnel_rate_outputs_3.csv"),
+    ],
+)
+def test_funnel_rate_matches_phe_crude_outputs(case, filename):
+    out = _read_csv(filename)
+    assert set(out["statistic"]) == {"rate (crude per 100,000)"}
+    data, denominators = _rate_funnel_inputs(case)
+    multiplier, years_of_data = 100_000, 3
+    # The baseline is the pooled crude rate (a zero count adds its population, not its events).
+    target = data["ev"].sum() / denominators.sum() * multiplier
+    assert target == pytest.approx(out["baseline"].iloc[0], rel=1e-9)
+    target = out["baseline"].iloc[0]
+    for conf, side in ((0.95, "2s"), (0.998, "3s")):
+        for which, k in (("lower", 0), ("upper", 1)):
+            pop = out[f"{which}_{side}_population_1_year"] * years_of_data
+            ours = funnel_limits_rate(target, pop, conf, multiplier)[k]
+            np.testing.assert_allclose(ours, out[f"{which}_{side}_limit"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("multiplier", [100_000, 100])
+@pytest.mark.parametrize("with_zero", [True, False])
+def test_funnel_significance_matches_phe_crude_rate_flags(multiplier, with_zero):
+    data = _read_csv("testdata_funnel_rate_dsr_inputs.csv")
+    if not with_zero:
+        data = data[data["count"] != 0]
+    rate = data[f"rate_crude_per_{multiplier}"]
+    # PHE derives each area's denominator from its count and rate (its population if 0 events).
+    denominators = np.where(data["count"] == 0, data["pop"], data["count"] / rate * multiplier)
+    flags = funnel_significance(data["count"], pd.Series(denominators, index=data.index), multiplier=multiplier)
+    expected = data[f"crude_per_{multiplier}_{'with' if with_zero else 'without'}_0"]
+    assert list(flags) == list(expected)
+    assert expected.nunique() >= 3
+    assert (data["count"] == 0).any() == with_zero
+
+
+@pytest.mark.parametrize("multiplier", [100_000, 100])
+@pytest.mark.parametrize("with_zero", [True, False])
+def test_funnel_significance_matches_phe_dsr_flags_from_10_events(multiplier, with_zero):
+    # We do not compute directly standardised rates (DSRs). What we do implement is the test PHE
+    # applies to them: the same Poisson test of the count against a denominator derived from the
+    # DSR (areas with 0 events drop out of the average). PHE reports no flag for a DSR of under
+    # 10 events ("Not applicable ..."), a display rule of its own, so those rows are only counted.
+    data = _read_csv("testdata_funnel_rate_dsr_inputs.csv")
+    if not with_zero:
+        data = data[data["count"] != 0]
+    expected = data[f"dsr_per_{multiplier}_{'with' if with_zero else 'without'}_0"]
+    denominators = np.where(data["count"] == 0, np.nan, data["count"] / data["rate_dsr"] * multiplier)
+    target = data["count"].sum() / np.nansum(denominators) * multiplier
+    flags = funnel_significance(data["count"].to_numpy(), denominators, target, multiplier)
+    big = data["count"].to_numpy() >= 10
+    assert list(flags[big]) == list(expected[big])
+    assert set(expected[~big]) <= {"Not applicable for events less than 10 for dsrs"}
+    assert (~big).sum() == int(with_zero)
+
+
+def test_funnel_significance_by_hand_and_bad_inputs():
+    # 30 events in 1,000 (30 per 1,000) against 10 per 1,000: Byar's 99.8% lower limit is ~17.
+    assert funnel_significance(30, 1000, 10.0) == "High (0.001)"
+    # 16 events: 95% lower ~9.1, 99.8% lower ~7.2: significant at 95% only.
+    assert funnel_significance(16, 1000, 9.0) == "High (0.025)"
+    assert funnel_significance(0, 1000, 10.0) == "Low (0.001)"  # upper limit 0 events: ~6.9 at 99.8%
+    assert funnel_significance(10, 1000, 10.0) == "Not significant"
+    out = funnel_significance([5, 5, -1, np.nan], [1000, 0, 1000, 1000], 5.0)
+    assert list(out) == ["Not significant", "Not compared", "Not compared", "Not compared"]
+    assert set(FUNNEL_FLAGS) >= {"High (0.001)", "Not significant"}
+    # The default target is the pooled rate of the areas that can be compared.
+    pooled = funnel_significance([10, 100, 7], [1000, 1000, np.nan])
+    assert list(pooled) == list(funnel_significance([10, 100], [1000, 1000], 55.0)) + ["Not compared"]
 
 
 def test_funnel_rate_exact_poisson_points():
@@ -421,132 +578,86 @@ def test_compare_to_benchmark():
 
 
 # --------------------------------------------------------------------------
-# XmR
+# XmR (measures.spc, the port of NHSRplotthedots; tests/test_spc.py checks it on 306 series)
 # --------------------------------------------------------------------------
 
 
 def test_xmr_limits_by_hand():
-    r = xmr([10.0, 12.0, 11.0, 13.0])
-    assert isinstance(r, XmRResult)
-    assert r.mean == pytest.approx(11.5)
-    assert r.mean_moving_range == pytest.approx(5 / 3)
-    assert r.upper_limit == pytest.approx(11.5 + 2.66 * 5 / 3)
-    assert r.lower_limit == pytest.approx(11.5 - 2.66 * 5 / 3)
-    np.testing.assert_array_equal(r.moving_ranges, [np.nan, 2, 1, 2])
+    r = spc([10.0, 12.0, 11.0, 13.0], screen_outliers=False)
+    assert r.mean[0] == pytest.approx(11.5)
+    assert r.upl[0] == pytest.approx(11.5 + 2.66 * 5 / 3)
+    assert r.lpl[0] == pytest.approx(11.5 - 2.66 * 5 / 3)
 
 
 def test_xmr_shift_after_step_change():
-    # Noisy enough that no single point leaves the limits: only the shift
-    # rule can see the step.
-    low = 10 + np.array(
-        [1.5, -1.8, 0.9, -1.2, 2.0, -0.6, 1.1, -1.9, 0.4, -1.4, 1.7, -0.8]
-    )
+    low = 10 + np.array([1.5, -1.8, 0.9, -1.2, 2.0, -0.6, 1.1, -1.9, 0.4, -1.4, 1.7, -0.8])
     high = 20 + np.array([1.2, -1.5, 0.6, -2.0, 1.8, -0.9, 1.4, -0.3])
     values = np.concatenate([low, high])
-    r = xmr(values)
-    assert r.mean == pytest.approx(values.mean())
-    assert r.mean_moving_range == pytest.approx(np.abs(np.diff(values)).mean())
-    assert not r.outside_limits.any()
-    # 12 points below the mean, then 8 above it: all shift, in those directions.
-    assert r.shift.all()
-    np.testing.assert_array_equal(r.shift_direction, [-1] * 12 + [1] * 8)
+    r = spc(values, screen_outliers=False)
+    assert r.mean[0] == pytest.approx(values.mean())
+    assert not np.isin(r.point_type, ["Above UCL", "Below LCL"]).any()
+    # 12 points below the mean, then 8 above it: every point is in a run on its side.
     np.testing.assert_array_equal(r.direction, [-1] * 12 + [1] * 8)
-    assert latest_signal(r) == ("shift", 1)
-
-    # With limits frozen on the first 12 points the new level is far outside.
-    frozen = xmr(values, baseline=12)
-    assert frozen.mean == pytest.approx(low.mean())
-    assert frozen.outside_limits[12:].all() and not frozen.outside_limits[:12].any()
-    assert latest_signal(frozen) == ("outside_limits", 1)
+    assert r.point_type[-1] in ("7 Points Above CL", "2 in 3 Above CL")
+    # With limits fixed on the first 12 points the new level is far outside.
+    frozen = spc(values, screen_outliers=False, fix_after_n_points=12)
+    assert frozen.mean[0] == pytest.approx(low.mean())
+    assert (frozen.point_type[12:] == "Above UCL").all() and not (frozen.point_type[:12] == "Above UCL").any()
 
 
 def test_xmr_shift_needs_seven_points_and_is_broken_by_the_mean():
-    base = [9.0, 11.0] * 6  # mean 10, mean moving range 2 when frozen
-    six = xmr(base + [10.5] * 5, baseline=12)  # index 11 (11.0) + 5 = 6 above
-    assert not six.shift.any()
-    seven = xmr(base + [10.5] * 6, baseline=12)  # 7 above: indices 11..17
-    np.testing.assert_array_equal(np.flatnonzero(seven.shift), np.arange(11, 18))
-    assert (seven.shift_direction[11:] == 1).all()
-    assert latest_signal(seven) == ("shift", 1)
-    # A point exactly on the mean breaks the run: 4 + 4 above is no shift.
-    on_mean = xmr(base + [10.5] * 3 + [10.0] + [10.5] * 4, baseline=12)
-    assert on_mean.mean == 10.0 and not on_mean.shift.any()
-    assert latest_signal(on_mean) == ("none", 0)
+    base = [9.0, 11.0] * 6  # mean 10, mean moving range 2 when fixed on these 12
+    six = spc(base + [10.5] * 5, fix_after_n_points=12, screen_outliers=False)
+    assert not (six.point_type == "7 Points Above CL").any()
+    seven = spc(base + [10.5] * 6, fix_after_n_points=12, screen_outliers=False)
+    np.testing.assert_array_equal(np.flatnonzero(seven.point_type == "7 Points Above CL"), np.arange(11, 18))
+    # A point exactly on the mean breaks the run: 4 + 4 above is no run.
+    on_mean = spc(base + [10.5] * 3 + [10.0] + [10.5] * 4, fix_after_n_points=12, screen_outliers=False)
+    assert on_mean.mean[0] == 10.0 and not (on_mean.point_type == "7 Points Above CL").any()
+    assert on_mean.point_type[-1] == "Common Cause"
 
 
 def test_xmr_outside_limits_both_ways():
     values = np.array([10.0, 11.0] * 5 + [30.0] + [10.0, 11.0] * 5 + [-10.0])
-    r = xmr(values)
-    assert np.flatnonzero(r.outside_limits).tolist() == [10, 21]
-    assert r.outside_direction[10] == 1 and r.outside_direction[21] == -1
-    assert r.direction[10] == 1 and r.direction[21] == -1
-    assert latest_signal(r) == ("outside_limits", -1)
+    r = spc(values)
+    assert np.flatnonzero(np.isin(r.point_type, ["Above UCL", "Below LCL"])).tolist() == [10, 21]
+    assert (r.point_type[10], r.direction[10]) == ("Above UCL", 1)
+    assert (r.point_type[21], r.direction[21]) == ("Below LCL", -1)
 
 
 def test_xmr_trend():
     flat = [5.0, 6.0, 5.0, 6.0]
-    rising7 = xmr([*flat, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
-    np.testing.assert_array_equal(np.flatnonzero(rising7.trend), np.arange(4, 11))
-    assert (rising7.trend_direction[4:] == 1).all()
-    assert not rising7.trend[:4].any()
-
-    rising6 = xmr([*flat, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
-    assert not rising6.trend.any()
-
-    falling = xmr([*flat, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0])
-    np.testing.assert_array_equal(np.flatnonzero(falling.trend), np.arange(4, 12))
-    assert (falling.trend_direction[4:] == -1).all()
-
+    rising7 = spc([*flat, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], screen_outliers=False)
+    trend = np.char.startswith(rising7.point_type.astype(str), "7 Point Trend")
+    np.testing.assert_array_equal(np.flatnonzero(trend), np.arange(4, 11))
+    assert (rising7.direction[4:] == 1).all()
+    rising6 = spc([*flat, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], screen_outliers=False)
+    assert not np.char.startswith(rising6.point_type.astype(str), "7 Point Trend").any()
+    falling = spc([*flat, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0], screen_outliers=False)
+    # Outside a limit comes first (9.0 above, 2.0 below); the points between are the falling trend.
+    assert (falling.point_type[5:11] == "7 Point Trend (Decreasing)").all()
+    assert (falling.point_type[[4, 11]] == ["Above UCL", "Below LCL"]).all()
     # A repeated value is not an increase: it breaks the run.
-    tie = xmr([1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0])
-    assert not tie.trend.any()
-
-
-def test_xmr_latest_signal_trend_priority():
-    # Ends on a rising trend that is not (yet) a shift or outside the limits.
-    values = [3.0, 7.0, 2.0, 8.0, 3.0, 7.0, 2.0, 8.0, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]
-    r = xmr(values)
-    assert not r.outside_limits[-1] and not r.shift[-1]
-    assert latest_signal(r) == ("trend", 1)
-    assert r.direction[-1] == 1
+    tie = spc([1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0], screen_outliers=False)
+    assert not np.char.startswith(tie.point_type.astype(str), "7 Point Trend").any()
 
 
 def test_xmr_skips_missing_values():
     full = np.array([10.0, 12.0, 11.0, 13.0, 12.0, 10.0])
     gappy = np.array([10.0, np.nan, 12.0, 11.0, np.nan, np.nan, 13.0, 12.0, 10.0])
-    a, b = xmr(full), xmr(gappy)
-    assert b.mean == pytest.approx(a.mean)
-    assert b.mean_moving_range == pytest.approx(a.mean_moving_range)
-    assert b.upper_limit == pytest.approx(a.upper_limit)
-    # Moving ranges join present neighbours across the gap; gaps have none.
-    np.testing.assert_array_equal(
-        b.moving_ranges, [np.nan, np.nan, 2, 1, np.nan, np.nan, 2, 1, 2]
-    )
-    missing = np.isnan(gappy)
-    assert not (b.outside_limits | b.shift | b.trend)[missing].any()
-    assert (b.direction[missing] == 0).all()
+    a, b = spc(full), spc(gappy)
+    present = ~np.isnan(gappy)
+    assert b.mean[present][0] == pytest.approx(a.mean[0]) and b.upl[present][0] == pytest.approx(a.upl[0])
+    np.testing.assert_array_equal(b.point_type[present], a.point_type)
+    assert (b.point_type[~present] == "").all() and (b.direction[~present] == 0).all()
     # Treating the gaps as zero would give a different chart altogether.
-    zeros = xmr(np.nan_to_num(gappy))
-    assert zeros.mean != pytest.approx(b.mean)
-
-    # A run of 7 present points above the mean still counts across a gap...
-    series = [2.0, 1.0] * 4 + [9.0, 9.5, 9.0, np.nan, 9.5, 9.0, 9.5, 9.0]
-    r = xmr(series, baseline=8)
-    np.testing.assert_array_equal(np.flatnonzero(r.shift), [8, 9, 10, 12, 13, 14, 15])
-    # ... and the latest point with data decides when the last month is missing.
-    assert latest_signal(xmr([*series, np.nan], baseline=8)) == latest_signal(r)
-    assert latest_signal(r)[0] in {"outside_limits", "shift"}
+    assert spc(np.nan_to_num(gappy)).mean[0] != pytest.approx(b.mean[0])
 
 
 def test_xmr_short_or_empty_series():
     for values in ([], [np.nan, np.nan], [5.0]):
-        r = xmr(values)
-        assert np.isnan(r.upper_limit) and np.isnan(r.lower_limit)
-        assert not (r.outside_limits | r.shift | r.trend).any()
-        assert latest_signal(r) == ("none", 0)
-    # A pandas Series is accepted (positionally).
-    r = xmr(pd.Series([1.0, 2.0, 3.0], index=[2021, 2022, 2023]))
-    assert r.mean == pytest.approx(2.0) and r.values.shape == (3,)
+        r = spc(values)
+        assert np.isnan(r.upl).all() and not np.isin(r.point_type, ["Above UCL", "Below LCL"]).any()
 
 
 # --------------------------------------------------------------------------
@@ -580,8 +691,7 @@ def test_interpret_signal_rejects_unknown_polarity():
 def test_interpret_latest_signal_end_to_end():
     # Recorded crime rising out of its limits is a concern; for a
     # higher-is-better measure (e.g. positive outcomes) the same rise is good.
-    r = xmr([100.0, 102.0, 98.0, 101.0, 99.0, 100.0, 160.0])
-    kind, direction = latest_signal(r)
-    assert (kind, direction) == ("outside_limits", 1)
-    assert interpret_signal(direction, "lower_is_better") == "concern"
-    assert interpret_signal(direction, "higher_is_better") == "improvement"
+    r = spc([100.0, 102.0, 98.0, 101.0, 99.0, 100.0, 160.0], screen_outliers=False)
+    assert (r.point_type[-1], r.direction[-1]) == ("Above UCL", 1)
+    assert signal_meaning(r.point_type[-1], r.direction[-1], "lower_is_better") == "concern"
+    assert signal_meaning(r.point_type[-1], r.direction[-1], "higher_is_better") == "improvement"
