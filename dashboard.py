@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from measures import app
+from measures.ui import app
 
 if app.public_mode():  # defence in depth, if the server was started without `python -m measures serve --public`
     st.set_option("client.showErrorDetails", "none")

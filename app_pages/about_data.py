@@ -3,7 +3,9 @@ licences and the statistical methods."""
 
 import streamlit as st
 
-from measures import about, app, charts, registry
+from measures.core import registry
+from measures.render import charts
+from measures.ui import about, app
 
 force = app.force()
 st.title("About the data")

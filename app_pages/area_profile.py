@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from measures import app, briefing, charts, geo, profile, registry
+from measures.core import profile, registry
+from measures.render import briefing, charts, geo
+from measures.ui import app
 
 force = app.force()
 frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}

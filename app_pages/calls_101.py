@@ -3,7 +3,7 @@ abandoned with intervals, waits by weekday and hour, calls by the caller's CSP."
 
 import streamlit as st
 
-from measures import app, calls_view
+from measures.ui import app, calls_view
 
 force = app.force()
 st.title("101 calls")

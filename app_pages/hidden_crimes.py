@@ -6,8 +6,8 @@ the strands are the members of the registry's hidden_crime family).
 
 import streamlit as st
 
-from measures import app, hidden_view
-from measures.measure_parts import display_table
+from measures.render.measure_parts import display_table
+from measures.ui import app, hidden_view
 
 st.title("Hidden crimes")
 st.info(hidden_view.NEUTRAL_STATEMENT, icon=":material/balance:")

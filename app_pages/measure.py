@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from measures import app, charts, measure_view, registry
+from measures.core import measure_view, registry
+from measures.render import charts
+from measures.ui import app
 
 ids = registry.ids()
 measure_id = app.url_value("measure", ids, ids[0], "measure")

@@ -9,7 +9,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from measures import app, charts, registry, scorecard, vocabulary
+from measures.core import registry, scorecard, vocabulary
+from measures.render import charts
+from measures.ui import app
 
 
 def card_period(frame: pd.DataFrame, card: scorecard.Card, as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:

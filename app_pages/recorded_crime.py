@@ -7,7 +7,9 @@ it gives the crime types, which ?types= and the sidebar can refine.
 
 import streamlit as st
 
-from measures import app, charts, recorded_view, registry, views
+from measures.core import registry
+from measures.render import charts
+from measures.ui import app, recorded_view, views
 
 FAMILY = "police_uk"
 

@@ -7,9 +7,10 @@ or reoffences_per_reoffender, whose chart then comes first under its definition)
 
 import streamlit as st
 
-from measures import app, registry
-from measures import reoffending_view as view
-from measures.measure_parts import display_table
+from measures.core import registry
+from measures.render.measure_parts import display_table
+from measures.ui import app
+from measures.ui import reoffending_view as view
 
 st.title("Reoffending")
 st.warning(f"{app.ILLUSTRATIVE_LABEL}: the reoffending cohorts are generated for this dashboard and calibrated to "

@@ -7,7 +7,8 @@ there itself, before any uploader is drawn (defence in depth).
 import pandas as pd
 import streamlit as st
 
-from measures import app, publishing, store
+from measures.data import publishing, store
+from measures.ui import app
 
 if app.public_mode():
     st.error("This is the public site: data cannot be changed here.")

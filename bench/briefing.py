@@ -23,8 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from measures import briefing, config, db, profile  # noqa: E402
+from measures.core import profile  # noqa: E402
+from measures.data import config, db  # noqa: E402
 from measures.paths import DEFAULT_DATA_DIR  # noqa: E402
+from measures.render import briefing  # noqa: E402
 
 LIMIT_SECONDS = 10.0
 

@@ -1,7 +1,7 @@
 """Benchmark: the police.uk ingest against the same aggregation in plain pandas.
 
 Ingests every file under SHARED_DATA_DIR/police_uk into a temporary data folder with
-measures.ingest.police_uk (validation, mapping, H3 hexagons, atomic publish), N times,
+measures.data.ingest.police_uk (validation, mapping, H3 hexagons, atomic publish), N times,
 and does the bare aggregation with pandas (read every CSV, LSOA name -> district -> CSP,
 count by month, force, area and crime type), N times. Checks both give the same counts
 and prints rows, median seconds, rows per second and the throughput ratio.
@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from measures.ingest import police_uk  # noqa: E402
+from measures.data.ingest import police_uk  # noqa: E402
 from measures.paths import REFERENCE_DIR, SHARED_DATA_DIR  # noqa: E402
 
 KEY = ["month", "force_code", "area_code", "crime_type"]

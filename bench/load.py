@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from measures import serve  # noqa: E402
+from measures.ui import serve  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 VISIT_TIMEOUT_MS = 120_000

@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from measures.app import public_mode  # noqa: E402
-from measures.config import load_force  # noqa: E402
+from measures.data.config import load_force  # noqa: E402
+from measures.ui.app import public_mode  # noqa: E402
 from tests.conftest import switch_to  # noqa: E402
 
 DASHBOARD = str(REPO / "dashboard.py")

@@ -8,7 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from measures.ingest import sources
+from measures.data.ingest import sources
 from measures.paths import DEFAULT_DATA_DIR
 
 INGEST_SOURCES = sources.NAMES  # the one declared table of sources (measures/ingest/sources.py)
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from measures.ingest import sources
+    from measures.data.ingest import sources
 
     report = sources.run(args.source, args.paths, args.data_dir, illustrative=args.illustrative)
     print(report)
@@ -71,7 +71,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from measures import export
+    from measures.core import export
 
     frame = export.export(args.measure_id, data_dir=args.data_dir, area=args.area,
                           period_from=args.period_from, period_to=args.period_to, public=args.public,
@@ -84,7 +84,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from measures import registry
+    from measures.core import registry
 
     table = registry.as_table()
     if args.format == "csv":  # booleans as in exports: true/false
@@ -98,8 +98,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    from measures import demo_data
-    from measures.validation import UsageError, parse_month
+    from measures.data import demo_data
+    from measures.data.validation import UsageError, parse_month
 
     period_from, period_to = parse_month(args.period_from, "--from"), parse_month(args.period_to, "--to")
     if period_from > period_to:
@@ -112,7 +112,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _briefing(args: argparse.Namespace) -> int:
-    from measures import briefing
+    from measures.render import briefing
 
     pack = briefing.briefing(args.area, args.out, args.data_dir, args.period_from, args.period_to, args.public)
     print(f"wrote {args.out} ({pack.area.name}, {pack.period}{', public' if pack.public else ''})")
@@ -120,7 +120,7 @@ def _briefing(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from measures import serve
+    from measures.ui import serve
 
     serve.serve(args.public, args.port, args.address, args.data_dir)
     return 0  # not reached: the server replaces this process
@@ -128,9 +128,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from measures.ingest import IngestError
-    from measures.store import StoreBusy
-    from measures.validation import UsageError
+    from measures.data.ingest import IngestError
+    from measures.data.store import StoreBusy
+    from measures.data.validation import UsageError
 
     try:
         return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data,

@@ -4,7 +4,7 @@
 -- Parameters:
 --   $force       police force area code (e.g. E23000035)
 --   $from, $to   first and last month (DATE, first of month), inclusive
--- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
+-- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month

@@ -5,7 +5,7 @@
 --   $from, $to   first and last month (DATE, first of month), inclusive
 --   $strand      domestic_abuse, sexual_offences, stalking_harassment, hate_crime,
 --                modern_slavery or child_sexual_abuse
--- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
+-- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month

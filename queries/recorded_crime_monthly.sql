@@ -5,7 +5,7 @@
 --   $from, $to      first and last month (DATE, first of month), inclusive
 --   $include_types  crime types to count (empty list: all)
 --   $exclude_types  crime types to leave out
--- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
+-- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month

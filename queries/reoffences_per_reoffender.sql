@@ -5,7 +5,7 @@
 --   $force          police force area code (e.g. E23000035)
 --   $from, $to      first and last cohort start (DATE), inclusive
 --   $offender_type  'adult', 'juvenile' or 'all' (both together)
--- The force row is not here: measures.pipeline adds it once for every measure, as the sum of these rows.
+-- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
 -- Columns:
 --   period_start  first day of the cohort quarter
 --   period_end    last day of the cohort quarter

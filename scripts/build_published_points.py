@@ -3,7 +3,7 @@
 Run: python scripts/build_published_points.py [--shared ../shared/data]
 
 The published figures (press and PCC statements, each with its address and date) are marked
-on the measure charts as reference points; see measures/published.py.
+on the measure charts as reference points; see measures/data/published.py.
 """
 
 from __future__ import annotations

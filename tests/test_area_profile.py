@@ -9,8 +9,9 @@ from pathlib import Path
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from measures import briefing, registry
+from measures.core import registry
 from measures.paths import DEFAULT_DATA_DIR
+from measures.render import briefing
 from tests.conftest import canvas_is_drawn, needs_browser, open_app_page, open_page
 
 EXETER, NORTH_DEVON = "E22000049", "E22000363"

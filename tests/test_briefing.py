@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from measures import briefing, cli, registry
+from measures import cli
+from measures.core import registry
 from measures.paths import DEFAULT_DATA_DIR
+from measures.render import briefing
 from tests.conftest import REPO
 
 EXETER, NORTH_DEVON = "E22000049", "E22000363"

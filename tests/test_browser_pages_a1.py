@@ -9,8 +9,8 @@ import time
 import pandas as pd
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from measures import charts
-from measures.config import load_force
+from measures.data.config import load_force
+from measures.render import charts
 from tests.conftest import canvas_is_drawn, needs_browser, open_page, streamlit_server
 
 pytestmark = needs_browser

@@ -1,5 +1,5 @@
-"""Funnel-plot data (measures.comparison) and period totals (measures.hidden_view) on constructed data,
-checked against measures.stats and against sums and Poisson tail probabilities worked out independently."""
+"""Funnel-plot data (measures.core.comparison) and period totals (measures.ui.hidden_view) on constructed data,
+checked against measures.core.stats and against sums and Poisson tail probabilities worked out independently."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from measures import comparison, stats
+from measures.core import comparison, stats
 
 
 def areas(values: list[float], denominators: list[float], numerators: list[float] | None = None) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def test_funnel_curves_narrow_with_size_and_the_wider_limit_is_outside():
 
 
 def test_period_totals_sum_months_and_suppress_a_period_with_a_suppressed_month():
-    from measures import hidden_view
+    from measures.ui import hidden_view
 
     months = [dt.date(2025, m, 1) for m in (1, 2, 3, 4)]
     rows = []

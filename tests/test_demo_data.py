@@ -1,4 +1,4 @@
-"""The illustrative data (measures/demo_data.py): determinism and calibration.
+"""The illustrative data (measures/data/demo_data.py): determinism and calibration.
 
 Every calibration target is checked on the tables that ingest derives from the generated
 files, through the query files the dashboard uses. Targets come from ../shared/data when
@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from measures import config, db, demo_data, pipeline
-from measures.ingest import calls_101, hidden_crime, reoffending
+from measures.core import pipeline
+from measures.data import config, db, demo_data
+from measures.data.ingest import calls_101, hidden_crime, reoffending
 from measures.paths import SHARED_DATA_DIR
 
 SEED = 2026
@@ -180,7 +181,7 @@ def test_files_follow_the_contracts(calls_data, other_data) -> None:
 
 
 def test_bad_arguments_refused(tmp_path: Path) -> None:
-    from measures.validation import UsageError
+    from measures.data.validation import UsageError
 
     with pytest.raises(UsageError):
         demo_data.generate(-1, tmp_path)

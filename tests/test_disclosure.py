@@ -1,4 +1,4 @@
-"""Exact disclosure control (measures.disclosure.audit / protect): no count from 1 to 4 below force level can be
+"""Exact disclosure control (measures.core.disclosure.audit / protect): no count from 1 to 4 below force level can be
 worked out from everything published together - by subtraction, by a variant total, or by 'reoffenders <= offenders'."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measures import disclosure
+from measures.core import disclosure
 
 VARIANTS = ("all", ("adult", "juvenile"))
 AT_MOST = (("reoffenders", "offenders"), ("reoffenders", "reoffences"))

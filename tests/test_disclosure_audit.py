@@ -4,7 +4,7 @@ The public exports of every hidden-crime strand and of every reoffending measure
 are read as an outsider reads them: a figure shown is known exactly, "fewer than 5" is 1 to 4,
 "hidden to protect another small count" is 0 or 5 or more, and the sums the site states hold (the
 force is the sum of its areas; all offenders are adults plus juveniles; no more reoffenders than
-offenders or reoffences). An exact integer solver (measures.disclosure.audit) then finds the
+offenders or reoffences). An exact integer solver (measures.core.disclosure.audit) then finds the
 smallest and largest value every hidden count can take: none from 1 to 4 may be pinned. Window
 figures (any period a visitor can choose) are checked to be sums of published figures, so they add
 nothing to what is audited.
@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measures import config, db, disclosure, pipeline, registry
+from measures.core import disclosure, pipeline, registry
+from measures.data import config, db
 
 ROOT = Path(__file__).resolve().parent.parent
 FORCE = config.load_force()

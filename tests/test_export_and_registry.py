@@ -1,7 +1,7 @@
 """`python -m measures export|list` on the embedded default data: intervals, disclosure
 control, the registry and the command line's errors.
 
-Intervals are recomputed here independently of measures.stats (statsmodels Wilson for
+Intervals are recomputed here independently of measures.core.stats (statsmodels Wilson for
 proportions; scipy chi-squared exact Poisson below 10 events and Byar's formula from 10
 for rates per 1,000). The command-line runs are started together in a thread pool, so
 the file stays fast although each run pays for importing pandas, scipy and DuckDB.
@@ -26,7 +26,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from measures import config, db, disclosure, export, pipeline, registry
+from measures.core import disclosure, export, pipeline, registry
+from measures.data import config, db
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -38,7 +39,7 @@ SCILLY = "E22000050"
 COLUMNS = (
     "measure_id,period_start,period_end,area_code,area_name,area_type,numerator,denominator,"
     "value,lower_95,upper_95,unit,suppressed,illustrative,"
-    # why a row is hidden (public), and the row's control-chart point (measures.pipeline)
+    # why a row is hidden (public), and the row's control-chart point (measures.core.pipeline)
     "suppression,signal,signal_meaning,baseline_start,mean,lower_process_limit,upper_process_limit,trial_limits"
 ).split(",")
 NUMERIC = ["numerator", "denominator", "value", "lower_95", "upper_95"]

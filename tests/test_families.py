@@ -13,8 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from measures import config, registry, store
-from measures.ingest import IngestError, hidden_crime
+from measures.core import registry
+from measures.data import config, store
+from measures.data.ingest import IngestError, hidden_crime
 from measures.paths import DEFAULT_REGISTRY_FILE, REPO_ROOT
 from tests.conftest import PAGE_ADDRESSES, open_app_page, tree_hash
 
@@ -117,7 +118,7 @@ def test_families_table_and_members():
 
 
 def test_hidden_strands_come_from_the_family():
-    from measures import hidden_view
+    from measures.ui import hidden_view
 
     strands = [m.params["strand"] for m in registry.members("hidden_crime")]
     assert hidden_view.strands() == hidden_view.STRANDS == strands
@@ -129,7 +130,7 @@ def test_hidden_strands_come_from_the_family():
 
 
 def test_variant_of_reoffending_changes_the_parameter_and_title():
-    from measures import reoffending_view
+    from measures.ui import reoffending_view
 
     rate = registry.get("reoffending_rate")
     adults = registry.variant(rate, "adult")
@@ -217,7 +218,7 @@ def cards_in_order() -> list[registry.Measure]:
 
 
 def months_of(measure_id: str) -> set[str]:
-    from measures import app
+    from measures.ui import app
 
     return {f"{pd.Timestamp(p):%Y-%m}" for p in app.measure(measure_id)["period_start"]}
 

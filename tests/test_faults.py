@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from measures import db, publishing, store
-from measures.ingest import sources
+from measures.data import db, publishing, store
+from measures.data.ingest import sources
 from measures.paths import SHARED_DATA_DIR
 from tests.conftest import REPO, tree_hash
 from tests.test_input_contracts import calls_rows, hidden_rows, reoffending_rows, write
@@ -38,7 +38,7 @@ class InjectedFault(RuntimeError):
 def inputs(tmp_path_factory) -> dict[str, list[Path]]:
     """One valid input per source whose load changes the published data."""
     folder = tmp_path_factory.mktemp("inputs")
-    from measures.ingest import calls_101, hidden_crime, reoffending
+    from measures.data.ingest import calls_101, hidden_crime, reoffending
 
     found = {
         "calls-101": [write(folder / "calls_101_2024-08.csv", calls_101.COLUMNS, calls_rows())],
@@ -161,7 +161,8 @@ def test_failed_publish_from_the_update_page_changes_nothing(inputs, data_dir, t
 # the test can SIGKILL it exactly there, as a crash or an OOM kill would.
 HARNESS = r"""
 import os, signal, sys
-from measures import cli, store
+from measures import cli
+from measures.data import store
 
 step = sys.argv[1]
 stop = lambda: os.kill(os.getpid(), signal.SIGSTOP)
@@ -278,7 +279,7 @@ def test_a_second_ingest_while_one_runs_is_refused_as_busy_and_nothing_interleav
 
 def test_two_checked_updates_cannot_overwrite_each_other(inputs, data_dir, tmp_path):
     """Two analysts check files against the same published version; the second to publish is told to check again."""
-    from measures.ingest import hidden_crime
+    from measures.data.ingest import hidden_crime
 
     other = write(tmp_path / "hidden_crime_other.csv", hidden_crime.COLUMNS, hidden_rows("2024-06"))
     first = publishing.validate("hidden-crime", [(p.name, p.read_bytes()) for p in inputs["hidden-crime"]], data_dir,
@@ -313,7 +314,7 @@ def test_a_reader_connecting_while_a_publish_swaps_gets_one_version(data_dir, tm
 
     import duckdb
 
-    from measures.ingest import calls_101
+    from measures.data.ingest import calls_101
 
     small = write(tmp_path / "a" / "calls_101_2024-08.csv", calls_101.COLUMNS, calls_rows(n=12))
     large = write(tmp_path / "b" / "calls_101_2024-08.csv", calls_101.COLUMNS, calls_rows(n=40))
@@ -344,7 +345,7 @@ def test_a_reader_connecting_while_a_publish_swaps_gets_one_version(data_dir, tm
 def test_readers_during_publishes_see_one_version_never_a_mix(data_dir, tmp_path):
     """Publishes of two calls-101 files alternate while readers connect and compare the two
     calls tables (written by one ingest): their totals for the month always agree."""
-    from measures.ingest import calls_101
+    from measures.data.ingest import calls_101
 
     small = write(tmp_path / "a" / "calls_101_2024-08.csv", calls_101.COLUMNS, calls_rows(n=12))
     large = write(tmp_path / "b" / "calls_101_2024-08.csv", calls_101.COLUMNS, calls_rows(n=40))

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from measures import export, findings, pipeline, profile, registry
+from measures.core import export, findings, pipeline, profile, registry
 
 FORCE, AREA, OTHER = "E23999999", "E22999991", "E22999992"
 FIRST, LAST = dt.date(2025, 1, 1), dt.date(2025, 12, 1)
@@ -188,7 +188,7 @@ def test_spine_positions_put_the_force_in_the_middle_and_better_on_the_right():
     frame = monthly_frame(PROPORTION, {AREA: ([70] * 10, 100), OTHER: ([180] * 10, 200)})
     row = row_for(PROPORTION, frame, last=dt.date(2025, 10, 1))
     table = profile.spine_table([row], "Testham")
-    from measures import charts
+    from measures.render import charts
 
     positions = charts.spine_positions(table)
     assert positions["x_value"].iloc[0] < 0.5 < positions["x_csp_max"].iloc[0]  # worse (lower) on the left

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from measures.ingest import IngestError, ons_csp
+from measures.data.ingest import IngestError, ons_csp
 from measures.paths import REPO_ROOT, SHARED_DATA_DIR
 from tests.conftest import tree_hash
 

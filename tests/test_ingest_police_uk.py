@@ -19,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from measures import config, db, export, registry
-from measures.ingest import IngestError, police_uk
+from measures.core import export, registry
+from measures.data import config, db
+from measures.data.ingest import IngestError, police_uk
 from measures.paths import REPO_ROOT, SHARED_DATA_DIR
 from tests.conftest import tree_hash
 

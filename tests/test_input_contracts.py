@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measures import config, db, pipeline
-from measures.ingest import IngestError, calls_101, hidden_crime, reoffending
+from measures.core import pipeline
+from measures.data import config, db
+from measures.data.ingest import IngestError, calls_101, hidden_crime, reoffending
 from measures.paths import REPO_ROOT
 from tests.conftest import tree_hash
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures.config import load_force
+from measures.data.config import load_force
 from tests.conftest import open_app_page
 
 TIMEOUT = 60
@@ -20,7 +20,7 @@ def markdown_text(at: AppTest) -> str:
 
 
 def test_overview_shows_every_measure_for_the_force():
-    from measures import registry
+    from measures.core import registry
 
     at = run_page("")
     text = markdown_text(at)
@@ -32,7 +32,7 @@ def test_overview_shows_every_measure_for_the_force():
 
 @pytest.mark.parametrize("area", [a.code for a in load_force().csps])
 def test_overview_for_each_csp(area):
-    from measures import registry
+    from measures.core import registry
 
     at = run_page("", area=area)
     assert at.selectbox[0].value == area
@@ -81,7 +81,7 @@ def test_measure_page_draws_control_chart(measure_id):
     assert at.selectbox[0].value == measure_id
     assert at.selectbox[1].value == "E22000049"
     assert len(at.get("plotly_chart")) >= 2
-    from measures import registry
+    from measures.core import registry
 
     if registry.get(measure_id).illustrative:
         assert any("Illustrative data, not official statistics" in w.value for w in at.warning)
@@ -111,7 +111,7 @@ def test_public_mode_shows_scilly_with_cornwall(monkeypatch):
 
 def test_unknown_measure_in_url_gives_default():
     at = run_page("app_pages/measure.py", measure="../../etc/passwd")
-    from measures import registry
+    from measures.core import registry
 
     assert at.selectbox[0].value == registry.ids()[0]
 

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import published, registry, vocabulary
-from measures.app import ATTRIBUTION, ILLUSTRATIVE_LABEL
-from measures.config import load_force
+from measures.core import registry, vocabulary
+from measures.data import published
+from measures.data.config import load_force
 from measures.paths import DEFAULT_DATA_DIR, SHARED_DATA_DIR
+from measures.ui.app import ATTRIBUTION, ILLUSTRATIVE_LABEL
 from tests.conftest import open_app_page
 
 CALLS = "app_pages/calls_101.py"

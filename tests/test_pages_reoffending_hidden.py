@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import hidden_view
+from measures.ui import hidden_view
 from tests.conftest import open_app_page
 
 HIDDEN = "app_pages/hidden_crimes.py"

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measures import config, db, export, pipeline, profile, registry, scorecard, spc, vocabulary
-from measures.measure_parts import trend_part
+from measures.core import export, pipeline, profile, registry, scorecard, spc, vocabulary
+from measures.data import config, db
+from measures.render.measure_parts import trend_part
 
 ROOT = Path(__file__).resolve().parent.parent
 FORCE = config.load_force()

@@ -1,5 +1,5 @@
 """The public site: nothing writable, no upload anywhere, no stack trace, DuckDB locked down,
-caches bounded. Browser tests start the server with `measures.serve.public_flags()`, the
+caches bounded. Browser tests start the server with `measures.ui.serve.public_flags()`, the
 settings `python -m measures serve --public` uses."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import db, publishing, serve, store
+from measures.data import db, publishing, store
+from measures.ui import serve
 from tests.conftest import REPO, needs_browser, open_page, streamlit_server, tree_hash
 
 DATA = REPO / "data"

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from measures import pipeline, registry, scorecard
+from measures.core import pipeline, registry, scorecard
 
 
 def frame(values: list[float | None], area: str = "E22000049", start: str = "2023-01-01") -> pd.DataFrame:

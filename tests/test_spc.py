@@ -1,4 +1,4 @@
-"""Tests for measures.spc: the XmR chart of NHSRplotthedots (NHS "Making Data Count").
+"""Tests for measures.core.spc: the XmR chart of NHSRplotthedots (NHS "Making Data Count").
 
 The peer test reproduces every point of the package's results for 306 series
 (``peer_tests/NHSRplotthedots/spc_point_types_expected.csv`` in the shared data folder, read in
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from measures.core.spc import COMMON_CAUSE, POINT_TYPES, TRIAL_BELOW, SPCResult, signal_meaning, spc
 from measures.paths import SHARED_DATA_DIR
-from measures.spc import COMMON_CAUSE, POINT_TYPES, TRIAL_BELOW, SPCResult, signal_meaning, spc
 
 # Any RuntimeWarning (mean of nothing, 0/0) is a bug: missing data must come out quietly.
 pytestmark = pytest.mark.filterwarnings("error")

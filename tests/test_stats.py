@@ -1,4 +1,4 @@
-"""Tests for measures.stats.
+"""Tests for measures.core.stats.
 
 Two kinds of reference: scipy / statsmodels (independent implementations or
 closed forms), and the published test data of the R package
@@ -21,10 +21,9 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 from statsmodels.stats.weightstats import DescrStatsW
 
-from measures import stats
-from measures.paths import SHARED_DATA_DIR
-from measures.spc import signal_meaning, spc
-from measures.stats import (
+from measures.core import stats
+from measures.core.spc import signal_meaning, spc
+from measures.core.stats import (
     FUNNEL_FLAGS,
     compare_to_benchmark,
     count_interval,
@@ -36,6 +35,7 @@ from measures.stats import (
     poisson_rate_interval,
     wilson_interval,
 )
+from measures.paths import SHARED_DATA_DIR
 
 # Any RuntimeWarning (0/0, log of 0, ...) is a bug: NaN must come out quietly.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -578,7 +578,7 @@ def test_compare_to_benchmark():
 
 
 # --------------------------------------------------------------------------
-# XmR (measures.spc, the port of NHSRplotthedots; tests/test_spc.py checks it on 306 series)
+# XmR (measures.core.spc, the port of NHSRplotthedots; tests/test_spc.py checks it on 306 series)
 # --------------------------------------------------------------------------
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from measures import publishing, store
-from measures.ingest import hidden_crime
+from measures.data import publishing, store
+from measures.data.ingest import hidden_crime
 from tests.conftest import REPO, tree_hash
 from tests.test_input_contracts import OTHER_CSP, hidden_rows
 

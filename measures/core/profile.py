@@ -1,0 +1,309 @@
+"""Area profile: every registry measure for one area and period, against the force and the CSPs.
+
+The data behind the spine chart (Fingertips style), the findings and the briefing pack:
+for each measure, the area's value over the period with 95% and 99.8% intervals, the
+force value, the range of the CSPs, the comparison with the force read through the
+measure's polarity, and the control-chart (XmR) signal at the end of the period.
+
+Period values add up the months (or quarterly cohorts) that start inside the period (for
+cohorts, the latest year of them when none starts inside it: see measure_window):
+numerators and denominators are summed (proportions, means), and a rate per 1,000
+residents is the period's count over the residents, so a 12-month period gives an
+annual rate. A month with no data adds nothing; a period with no data has no value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from measures.core import export, pipeline, registry, scorecard, stats, vocabulary
+
+CONFIDENCE_LEVELS = (0.998, 0.95)  # tested in this order: the stronger claim first
+SPARKLINE_PERIODS = {"monthly": 36, "quarterly_cohort": 12}
+
+# What a comparison with the force means for each polarity (neutral measures are not judged).
+JUDGEMENTS = {
+    "higher_is_better": {"higher": "better", "lower": "worse"},
+    "lower_is_better": {"higher": "worse", "lower": "better"},
+    "neutral": {"higher": "higher", "lower": "lower"},
+}
+
+
+@dataclass
+class SignalRun:
+    """The control-chart signal at the latest period with data, and how long it has lasted."""
+
+    kind: str  # outside_limits | trend | two_in_three | shift
+    direction: int  # +1 up / above, -1 down / below
+    points: int  # points in the run ending at the latest period (1 for a point outside the limits)
+    since: pd.Timestamp  # first period of the run
+    latest: pd.Timestamp
+    contiguous: bool  # False when the run bridges periods with no data
+
+
+@dataclass
+class ProfileRow:
+    """One measure on the spine chart for one area and period."""
+
+    measure: registry.Measure
+    status: str  # "ok" | "suppressed" | "no data"
+    value: float = np.nan
+    lower_95: float = np.nan
+    upper_95: float = np.nan
+    lower_998: float = np.nan
+    upper_998: float = np.nan
+    numerator: float = np.nan
+    denominator: float = np.nan
+    force_value: float = np.nan  # the benchmark the area is compared with (measures.core.pipeline.benchmark)
+    benchmark_text: str = ""  # what that benchmark is, in words
+    csp_values: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))  # area_name -> value
+    csp_suppressed: int = 0  # CSPs whose value is suppressed (not in the range)
+    comparison: str = "not compared"  # higher | lower | similar | not compared
+    confidence: float | None = None  # 0.998 or 0.95 when the difference is significant
+    judgement: str = "not compared"  # better | worse | higher | lower | similar | not compared
+    periods: list[pd.Timestamp] = field(default_factory=list)  # periods with data inside the chosen period
+    latest_available: pd.Timestamp | None = None  # the area's latest period with data at all
+    card: scorecard.Card | None = None  # sparkline series and the Overview's signal word
+    signal: str = "none"  # improvement | concern | change | none | not assessed
+    run: SignalRun | None = None
+    sparkline: pd.DataFrame = field(default_factory=pd.DataFrame)  # period_start, value (gaps as NaN)
+
+    @property
+    def illustrative(self) -> bool:
+        return self.measure.illustrative
+
+    @property
+    def value_unit(self) -> str:
+        """The unit of the period value (a rate is per 1,000 residents over the whole period)."""
+        if self.measure.method == "rate_per_1000":
+            months = len(self.periods)
+            return f"per 1,000 residents in {months} month{'s' if months != 1 else ''}"
+        return self.measure.unit
+
+    def csp_quantiles(self) -> tuple[float, float, float, float]:
+        """(lowest, 25th percentile, 75th percentile, highest) of the CSP values."""
+        values = self.csp_values.dropna()
+        if values.empty:
+            return (np.nan,) * 4
+        return (float(values.min()), float(values.quantile(0.25)), float(values.quantile(0.75)), float(values.max()))
+
+
+def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
+                  public: bool = False) -> pd.DataFrame:
+    """One row per area over the period: measures.core.pipeline.period_values (the frame is already
+    suppressed in public mode, and a window with a hidden period is hidden as a whole there)."""
+    return pipeline.period_values(frame, measure, first, last)
+
+
+def compare(value: float, limits: dict[float, tuple[float, float]], benchmark: float) -> tuple[str, float | None]:
+    """("higher" | "lower" | "similar" | "not compared", the confidence it is significant at, or None).
+
+    `limits` maps a confidence (0.998, 0.95) to the area's interval at that confidence; the
+    difference is significant at the highest confidence whose interval excludes the benchmark.
+    """
+    for confidence in CONFIDENCE_LEVELS:
+        lower, upper = limits[confidence]
+        outcome = stats.compare_to_benchmark(value, lower, upper, benchmark)
+        if outcome == "not compared":
+            return outcome, None
+        if outcome in ("higher", "lower"):
+            return outcome, confidence
+    return "similar", None
+
+
+def judge(comparison: str, polarity: str) -> str:
+    """A comparison read through the measure's polarity: better / worse, or higher / lower when neutral."""
+    return JUDGEMENTS[polarity].get(comparison, comparison)
+
+
+# The run a point type belongs to, and its direction (NHSRplotthedots' names).
+POINT_TYPE_RUNS = {
+    "Above UCL": ("outside_limits", 1), "Below LCL": ("outside_limits", -1),
+    "7 Point Trend (Increasing)": ("trend", 1), "7 Point Trend (Decreasing)": ("trend", -1),
+    "2 in 3 Above CL": ("two_in_three", 1), "2 in 3 Below CL": ("two_in_three", -1),
+    "7 Points Above CL": ("shift", 1), "7 Points Below CL": ("shift", -1),
+}
+
+
+def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
+    """The pipeline's signal at an area's latest period with a value, with the length of its run.
+
+    `rows` are one area's pipeline rows (period_start, value, signal) up to the period read.
+    """
+    present = rows[rows["value"].notna()].sort_values("period_start")
+    if present.empty or present["signal"].iloc[-1] not in POINT_TYPE_RUNS:
+        return None
+    point_type = present["signal"].iloc[-1]
+    kind, direction = POINT_TYPE_RUNS[point_type]
+    types = present["signal"].to_numpy()
+    points = 0
+    for value in types[::-1]:  # back from the latest point while the run goes on
+        if value != point_type:
+            break
+        points += 1
+    if kind == "outside_limits":
+        points = 1
+    run = present.iloc[len(present) - points:]
+    calendar = pd.date_range(run["period_start"].iloc[0], run["period_start"].iloc[-1],
+                             freq=pipeline.frequency_alias(frequency))
+    return SignalRun(kind, direction, points, pd.Timestamp(run["period_start"].iloc[0]),
+                     pd.Timestamp(run["period_start"].iloc[-1]), len(calendar) == points)
+
+
+def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
+    freq = pipeline.frequency_alias(frequency)
+    values = rows.set_index("period_start")["value"].astype("float64")
+    return values.reindex(pd.date_range(values.index.min(), values.index.max(), freq=freq))
+
+
+COHORTS_IN_A_YEAR = 4
+
+
+def measure_window(frame: pd.DataFrame, measure: registry.Measure, first: dt.date,
+                   last: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a measure is read over: the chosen months; but for quarterly reoffending cohorts,
+    which are published about 18 months after they start, the latest year of cohorts starting by
+    the end of the period when none starts inside it (as Fingertips shows each indicator's latest)."""
+    if measure.frequency != "quarterly_cohort" or frame.empty:
+        return first, last
+    starts = sorted(pd.to_datetime(frame["period_start"]).dt.date.unique())
+    if any(first <= start <= last for start in starts):
+        return first, last
+    earlier = [start for start in starts if start <= last]
+    if not earlier:
+        return first, last
+    return earlier[-COHORTS_IN_A_YEAR:][0], earlier[-1]
+
+
+def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, force_code: str,
+                first: dt.date, last: dt.date, public: bool = False) -> ProfileRow:
+    """Everything the spine chart, the findings and the pack say about one measure."""
+    card_as_of = last
+    first, last = measure_window(frame, measure, first, last)
+    period = period_values(frame, measure, first, last, public)
+    card = scorecard.card(measure, frame, area_code, card_as_of)
+    area_rows = card.series
+    row = ProfileRow(measure, "no data", card=card)
+    if len(area_rows):
+        row.latest_available = pd.Timestamp(area_rows["period_start"].max())
+        history = _calendar_series(area_rows, measure.frequency)
+        window = SPARKLINE_PERIODS[measure.frequency]
+        row.sparkline = history.iloc[-window:].rename("value").rename_axis("period_start").reset_index()
+        # The signal the pipeline gave the latest period (the Overview's and the measure page's too).
+        row.signal = card.signal
+        if card.signal not in ("none", pipeline.NOT_ASSESSED):
+            mine = frame[frame["area_code"] == area_code].copy()
+            mine["period_start"] = pd.to_datetime(mine["period_start"])
+            row.run = signal_run(mine[mine["period_start"] <= pd.Timestamp(card_as_of)], measure.frequency)
+    # The benchmark: the force's records located in a CSP (measures.core.pipeline.benchmark says which).
+    benchmark, row.benchmark_text = pipeline.benchmark(period, measure)
+    if benchmark is not None:
+        row.force_value = benchmark
+    csps = period[period["area_type"] == "csp"]
+    row.csp_values = csps.set_index("area_name")["value"].astype("float64")
+    row.csp_suppressed = int(csps["suppressed"].sum())
+    mine = period[period["area_code"] == area_code]
+    if mine.empty:
+        return row
+    mine = mine.iloc[0]
+    row.periods = sorted(pd.to_datetime(frame.loc[
+        (frame["area_code"] == area_code) & (pd.to_datetime(frame["period_start"]) >= pd.Timestamp(first))
+        & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(last)), "period_start"]).unique())
+    if bool(mine["suppressed"]):
+        row.status = "suppressed"
+        return row
+    if pd.isna(mine["value"]):
+        return row
+    row.status = "ok"
+    for name in ("value", "lower_95", "upper_95", "lower_998", "upper_998", "numerator", "denominator"):
+        setattr(row, name, float(mine[name]))
+    if area_code != force_code:  # the force is the benchmark: it is not compared with itself
+        limits = {0.998: (row.lower_998, row.upper_998), 0.95: (row.lower_95, row.upper_95)}
+        row.comparison, row.confidence = compare(row.value, limits, row.force_value)
+        row.judgement = judge(row.comparison, measure.polarity)
+    return row
+
+
+def profile(frames: dict[str, pd.DataFrame], area_code: str, force_code: str, first: dt.date, last: dt.date,
+            public: bool = False) -> list[ProfileRow]:
+    """Every registry measure (registry order) for one area and period; `frames` maps measure id to its frame."""
+    empty = pd.DataFrame(columns=export.COLUMNS)
+    return [profile_row(m, frames.get(m.id, empty), area_code, force_code, first, last, public)
+            for m in registry.measures()]
+
+
+def available_months(frames: dict[str, pd.DataFrame]) -> list[dt.date]:
+    """Every calendar month from the first to the last period with data in any measure."""
+    starts = scorecard.periods(frames.values())
+    if not starts:
+        return []
+    months = pd.date_range(pd.Timestamp(starts[0]), pd.Timestamp(starts[-1]), freq="MS")
+    return [m.date() for m in months]
+
+
+def default_period(months: list[dt.date], length: int = 12) -> tuple[dt.date, dt.date]:
+    """The latest `length` months with data."""
+    return months[max(0, len(months) - length)], months[-1]
+
+
+def period_label(first: dt.date, last: dt.date) -> str:
+    return f"{first:%b %Y}" if first == last else f"{first:%b %Y} to {last:%b %Y}"
+
+
+# --- words and the table behind the charts ---------------------------------------------------
+
+JUDGEMENT_LABELS = {
+    "better": "✔ Better than the force", "worse": "✖ Worse than the force",
+    "higher": "▲ Higher than the force", "lower": "▼ Lower than the force",
+    "similar": "● Similar to the force", "not compared": "– Not compared",
+}
+SIGNAL_LABELS = vocabulary.SIGNAL_LABELS
+
+
+number = vocabulary.number  # one way to write a value, everywhere
+
+
+def comparison_text(row: ProfileRow) -> str:
+    """The comparison with the force in words, with the confidence it holds at."""
+    if row.status == "suppressed":
+        return "– Not compared (suppressed)"
+    if row.status == "no data":
+        return "– Not compared (no data)"
+    text = JUDGEMENT_LABELS[row.judgement]
+    if row.confidence is not None:
+        text += f" ({row.confidence:.1%})".replace(".0%", "%")
+    return text
+
+
+def value_text(row: ProfileRow) -> str:
+    """The area's value, or 'suppressed' / 'no data' (never 0 for either)."""
+    if row.status != "ok":
+        return row.status
+    return number(row.value, row.measure.unit)
+
+
+def spine_table(rows: list[ProfileRow], area_name: str) -> pd.DataFrame:
+    """One row per measure with everything the spine chart and the pack's tables show."""
+    records = []
+    for row in rows:
+        low, q1, q3, high = row.csp_quantiles()
+        unit = row.measure.unit
+        records.append({
+            "measure_id": row.measure.id, "title": row.measure.title, "theme": row.measure.theme,
+            "area_name": area_name, "polarity": row.measure.polarity, "unit": unit, "status": row.status,
+            "value": row.value if row.status == "ok" else np.nan, "lower_95": row.lower_95, "upper_95": row.upper_95,
+            "value_text": value_text(row), "value_unit": "" if unit == "%" else row.value_unit,
+            "interval_text": f"{number(row.lower_95, unit)} to {number(row.upper_95, unit)}" if row.status == "ok" else "–",
+            "force_value": row.force_value, "force_text": number(row.force_value, unit),
+            "csp_min": low, "csp_q1": q1, "csp_q3": q3, "csp_max": high,
+            "range_text": (f"{number(low, unit)} to {number(high, unit)}" if pd.notna(low) else "–")
+            + (f" ({row.csp_suppressed} suppressed)" if row.csp_suppressed else ""),
+            "judgement": row.judgement, "confidence": row.confidence, "comparison_text": comparison_text(row),
+            "signal": row.signal, "signal_text": SIGNAL_LABELS[row.signal], "illustrative": row.illustrative,
+            "periods": len(row.periods),
+        })
+    return pd.DataFrame.from_records(records)

@@ -1,0 +1,121 @@
+"""The data layer: one DuckDB connection per process over a data folder, a cursor per query.
+
+DuckDB refuses `read_only=True` for an in-memory database, and the tables live in
+Parquet files, so the connection is in-memory. Locked down (the app and exports), it
+holds a copy of the published tables and then has no file access at all: nothing can be
+read from or written to disk, and the settings cannot be changed back. The app keys its
+cached connection by data version, so a new publish gets a new connection. Without
+lockdown (tests, tools) it has views over the published Parquet instead.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from measures.data import config, store
+from measures.paths import QUERIES_DIR
+
+QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+def _areas(force: config.Force) -> pd.DataFrame:
+    """Every CSP and force of England and Wales, with the configured force's local names."""
+    districts = config.districts()
+    names = {a.code: a.name for a in force.csps}
+    csps = districts[districts["csp_code"] != ""].drop_duplicates("csp_code")
+    forces = districts.drop_duplicates("pfa_code")
+    rows = [
+        *({"area_code": r.csp_code, "area_name": names.get(r.csp_code, r.csp_name), "area_type": "csp",
+           "force_code": r.pfa_code} for r in csps.itertuples()),
+        *({"area_code": r.pfa_code, "area_name": r.pfa_name, "area_type": "force", "force_code": r.pfa_code}
+          for r in forces.itertuples()),
+        *({"area_code": config.unassigned_code(r.pfa_code), "area_name": f"Unassigned ({r.pfa_name})",
+           "area_type": "unassigned", "force_code": r.pfa_code} for r in forces.itertuples()),
+    ]
+    return pd.DataFrame(rows)
+
+
+def _area_population() -> pd.DataFrame:
+    """Residents by CSP and by force, where every district of the area has a figure."""
+    districts = config.districts()
+    residents = config.population().set_index("lad_code")["usual_residents_2021"]
+    rows = []
+    for level in ("csp_code", "pfa_code"):
+        for code, group in districts[districts[level] != ""].groupby(level):
+            # 2017 and later districts overlap (e.g. Somerset and its former districts):
+            # count each place once by using the districts the population table knows.
+            known = group["lad_code"].isin(residents.index)
+            if known.any() and (known | group["source"].str.startswith("ONS Table C2")).all():
+                rows.append({"area_code": code, "population": int(residents[group.loc[known, "lad_code"]].sum())})
+    return pd.DataFrame(rows, columns=["area_code", "population"]).astype({"population": "int64"})
+
+
+def connect(data_dir: Path, lockdown: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection with a view per published table plus the reference views."""
+    data_dir = Path(data_dir).resolve()
+    con = duckdb.connect(":memory:")
+    force = config.load_force()
+    con.register("areas_frame", _areas(force))
+    con.execute("create table areas as select * from areas_frame")
+    con.unregister("areas_frame")
+    con.register("population_frame", _area_population())
+    con.execute("create table area_population as select * from population_frame")
+    con.unregister("population_frame")
+    current = store.current_dir(data_dir)
+    if current is not None and lockdown:
+        # Locked down: the published tables are read into memory once (13 MiB for the default
+        # data), so DuckDB then needs no file access at all. Allowing the data folder instead
+        # would let `COPY ... TO '<data>/current/x.parquet' (use_tmp_file false)` overwrite
+        # published files (checked on duckdb 2.0).
+        _load_published_tables(con, data_dir)
+    elif current is not None:  # not locked down: views over the Parquet, through the `current` link
+        for parquet in sorted(current.glob("*.parquet")):
+            path = str(data_dir / store.CURRENT / parquet.name).replace("'", "''")
+            con.execute(f"create view {parquet.stem} as select * from read_parquet('{path}')")
+    if lockdown:
+        con.execute("set enable_external_access = false")  # no file, network or extension access from here on
+        con.execute("set lock_configuration = true")
+    return con
+
+
+def _load_published_tables(con: duckdb.DuckDBPyConnection, data_dir: Path, attempts: int = 3) -> None:
+    """Every table from one published version, even if a publish swaps `current` meanwhile."""
+    for attempt in range(attempts):
+        version = (data_dir / store.CURRENT).resolve()
+        try:
+            for parquet in sorted(version.glob("*.parquet")):
+                path = str(parquet).replace("'", "''")
+                con.execute(f"create or replace table {parquet.stem} as select * from read_parquet('{path}')")
+            return
+        except duckdb.IOException:  # that version was pruned by a newer publish: read the newer one
+            if attempt == attempts - 1:
+                raise
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.cursor().execute("select table_name from information_schema.tables").fetchall()}
+
+
+@lru_cache(maxsize=64)
+def load_sql(name: str) -> str:
+    """The text of queries/<name>.sql; names come from an allow-list, never from users."""
+    if not QUERY_NAME.match(name) or not (QUERIES_DIR / f"{name}.sql").is_file():
+        raise KeyError(f"no query named {name!r}")
+    return (QUERIES_DIR / f"{name}.sql").read_text()
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> pd.DataFrame:
+    """Run queries/<name>.sql with bound parameters, on its own cursor (thread-safe)."""
+    sql = load_sql(name)
+    code = re.sub(r"--[^\n]*", "", sql)  # comments may mention parameters by name
+    wanted = set(re.findall(r"\$([a-z_][a-z0-9_]*)", code))
+    bound = {k: v for k, v in (params or {}).items() if k in wanted}
+    missing = wanted - set(bound)
+    if missing:
+        raise KeyError(f"query {name} needs parameters {sorted(missing)}")
+    return con.cursor().execute(sql, bound).df()

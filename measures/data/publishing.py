@@ -1,0 +1,303 @@
+"""Updating the data from the browser: uploaded files -> a checked candidate -> published.
+
+The update page (analyst mode only) calls three functions:
+
+    candidate = validate(source, uploads, data_dir)   # the ingest, run on a private copy
+    publish(candidate, data_dir)                      # swap exactly that in, atomically
+    discard(candidate)                                # or throw it away
+
+`validate` runs the same ingest as the command line, but into a sandbox: a private copy
+of the published version in a temporary folder. The published folder is not touched, so
+the analyst sees the full report (rows, months, unassigned, what each table gains)
+before anything changes. `publish` then copies the sandbox's tables into a normal
+`store.publish` (lock, staging, one atomic rename), and only if the published data is
+still the version the candidate was built on: two analysts can never overwrite each
+other's update without seeing it.
+
+Nothing here works in public mode (the page is not even registered there).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from measures.data import store
+from measures.data.ingest import IngestError, IngestReport, sources
+
+# What an analyst can load, as the page names them (the one table of ingest sources).
+SOURCE_LABELS = sources.LABELS
+WORK_ROOT = Path(tempfile.gettempdir()) / "measures-uploads"
+MAX_EXTRACTED_BYTES = 2 * 1024**3  # a .zip may not unpack to more than this (zip bombs)
+STALE_AFTER_S = 24 * 3600  # sandboxes of abandoned sessions are removed after a day
+
+
+class Refused(Exception):
+    """The uploaded files were not loaded; `problems` says which file, which line and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class StaleCandidate(RuntimeError):
+    """The published data changed after the candidate was checked."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: line {self.line}: {self.problem}" if self.line else f"{self.file}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class TableChange:
+    table: str
+    rows_before: int | None  # None: the table is new
+    rows_after: int
+
+
+@dataclass
+class Candidate:
+    """A checked, not yet published data version."""
+
+    source: str
+    workdir: Path
+    base_version: str  # the published version it was built on ("" for an empty folder)
+    report: IngestReport
+    changes: list[TableChange] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files in a .zip that are not this source's
+
+    @property
+    def sandbox(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def version(self) -> str:
+        return store.data_version(self.sandbox)
+
+
+def _refuse_in_public_mode() -> None:
+    if os.environ.get("MEASURES_PUBLIC", "") in ("1", "true", "yes"):
+        raise PermissionError("the public site cannot change data")
+
+
+def safe_name(name: str) -> str:
+    """A browser-supplied file name reduced to a plain name inside our folder (no paths, no dots first)."""
+    base = re.split(r"[\\/]", name)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")[:120]
+    return cleaned or "upload.csv"
+
+
+def _unique(folder: Path, name: str) -> Path:
+    path, n = folder / name, 1
+    while path.exists():
+        n += 1
+        path = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+    return path
+
+
+def _extract_zip(archive: Path, folder: Path, pattern: str, shown: str) -> tuple[list[Path], list[str]]:
+    """The CSV members of a .zip that match the source's file names, flattened into `folder`."""
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [m for m in bundle.infolist() if not m.is_dir()]
+            if sum(m.file_size for m in members) > MAX_EXTRACTED_BYTES:
+                raise IngestError(shown, f"the archive unpacks to more than {MAX_EXTRACTED_BYTES // 1024**3} GiB")
+            taken, skipped, written = [], [], 0
+            for member in members:
+                name = safe_name(member.filename)
+                if not fnmatch.fnmatch(name, pattern):
+                    skipped.append(f"{shown}/{member.filename}")
+                    continue
+                target = _unique(folder, name)
+                with bundle.open(member) as source, open(target, "wb") as out:
+                    while chunk := source.read(1 << 20):  # count what really comes out, not what the header says
+                        written += len(chunk)
+                        if written > MAX_EXTRACTED_BYTES:
+                            raise IngestError(shown, f"the archive unpacks to more than {MAX_EXTRACTED_BYTES // 1024**3} GiB")
+                        out.write(chunk)
+                taken.append(target)
+    except zipfile.BadZipFile:
+        raise IngestError(shown, "not a readable .zip archive") from None
+    if not taken:
+        raise IngestError(shown, f"the archive holds no file named like {pattern}")
+    return taken, skipped
+
+
+def save_uploads(uploads: list[tuple[str, bytes]], folder: Path, source: str) -> tuple[list[Path], list[str]]:
+    """Write uploaded files under `folder` with safe names; unpack .zip archives. Returns (files, skipped)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pattern = getattr(importlib.import_module(sources.ADAPTERS[source]), "FILE_PATTERN", "*.csv")
+    files, skipped = [], []
+    for name, content in uploads:
+        target = _unique(folder, safe_name(name))
+        target.write_bytes(content)
+        if target.suffix.lower() == ".zip":
+            unpacked = folder / f"{target.stem}-unzipped"
+            unpacked.mkdir()
+            taken, left = _extract_zip(target, unpacked, pattern, target.name)
+            target.unlink()
+            files += taken
+            skipped += left
+        else:
+            files.append(target)
+    return files, skipped
+
+
+def _copy_published(data_dir: Path, sandbox: Path) -> str:
+    """A private copy of the published version (and a link to the reference data); returns its version."""
+    sandbox.mkdir(parents=True)
+    base = store.data_version(data_dir)
+    if base:
+        folder = sandbox / base
+        shutil.copytree(data_dir / base, folder)  # a copy, not hard links: nothing here can reach published bytes
+        (sandbox / store.CURRENT).symlink_to(base)
+    if (data_dir / "reference").is_dir():
+        (sandbox / "reference").symlink_to((data_dir / "reference").resolve())
+    return base
+
+
+def _rows(folder: Path | None) -> dict[str, int]:
+    if folder is None:
+        return {}
+    return {p.stem: pq.read_metadata(p).num_rows for p in sorted(folder.glob("*.parquet"))}
+
+
+def _remove_stale_workdirs(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for workdir in root.iterdir():
+        try:
+            if time.time() - workdir.stat().st_mtime > STALE_AFTER_S:
+                shutil.rmtree(workdir, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _shown_file(file: str, workdir: Path) -> str:
+    """An error's file as the analyst knows it: the uploaded name, not our temporary path."""
+    text = str(file)
+    for prefix in (str(workdir / "uploads") + os.sep, str(workdir) + os.sep):
+        text = text.replace(prefix, "")
+    return text
+
+
+def validate(source: str, uploads: list[tuple[str, bytes]], data_dir: Path, illustrative: bool = False,
+             work_root: Path | None = None) -> Candidate:
+    """Run the ingest of `source` on the uploads against a private copy of the published data.
+
+    Raises Refused (file, line, problem) for bad input; the published folder is never touched.
+    """
+    _refuse_in_public_mode()
+    if source not in sources.ADAPTERS:
+        raise Refused([Problem("(source)", None, f"unknown source {source!r}")])
+    if not uploads:
+        raise Refused([Problem("(no files)", None, "choose at least one file")])
+    work_root = work_root or WORK_ROOT
+    work_root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_workdirs(work_root)
+    workdir = Path(tempfile.mkdtemp(prefix="candidate-", dir=work_root))
+    try:
+        files, skipped = save_uploads(uploads, workdir / "uploads", source)
+        base = _copy_published(Path(data_dir), workdir / "data")
+        before = _rows(store.current_dir(workdir / "data"))
+        report = sources.run(source, files, workdir / "data", illustrative=illustrative)
+        after = _rows(store.current_dir(workdir / "data"))
+    except IngestError as error:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise Refused([Problem(_shown_file(error.file, workdir), error.line, error.problem)]) from None
+    except Exception as error:  # a bug or an input no check foresaw: refuse it, say what, publish nothing
+        shutil.rmtree(workdir, ignore_errors=True)
+        first_line = str(error).splitlines()[0][:200] if str(error) else ""
+        message = _shown_file(f"could not be loaded ({type(error).__name__}: {first_line})", workdir)
+        raise Refused([Problem(", ".join(safe_name(n) for n, _ in uploads), None, message)]) from None
+    changed = _changed_tables(workdir / "data", Path(data_dir), base)
+    changes = [TableChange(table, before.get(table), rows) for table, rows in after.items() if table in changed]
+    return Candidate(source, workdir, base, report, changes, skipped)
+
+
+def _changed_tables(sandbox: Path, data_dir: Path, base: str) -> set[str]:
+    """Tables whose bytes differ from the published version the candidate started from."""
+    new = store.current_dir(sandbox)
+    if new is None:
+        return set()
+    old = data_dir / base if base else None
+    return {p.stem for p in new.glob("*.parquet")
+            if old is None or not (old / p.name).exists() or (old / p.name).read_bytes() != p.read_bytes()}
+
+
+def publish(candidate: Candidate, data_dir: Path) -> dict:
+    """Publish exactly the checked candidate, atomically, if the published data has not changed since.
+
+    Raises StaleCandidate if someone published in between (check the files again) and
+    store.StoreBusy if an ingest is running right now. Returns the new manifest.
+    """
+    _refuse_in_public_mode()
+    data_dir = Path(data_dir)
+    checked = store.current_dir(candidate.sandbox)
+    if checked is None:
+        raise StaleCandidate("this check has been discarded; check the files again")
+    checked_manifest = json.loads((checked / store.MANIFEST).read_text())
+
+    def build(staging: Path, current: Path | None) -> dict:
+        # Under the store's lock: nobody can publish between this check and the swap.
+        if store.data_version(data_dir) != candidate.base_version:
+            raise StaleCandidate("the published data changed after these files were checked; check them again")
+        for table in sorted(checked.glob("*.parquet")):
+            published = staging / table.name
+            if not published.exists() or published.read_bytes() != table.read_bytes():
+                store.replace_table(staging, table.stem, lambda tmp, src=table: shutil.copyfile(src, tmp))
+        return checked_manifest["tables"]
+
+    manifest = store.publish(data_dir, build)
+    discard(candidate)
+    return manifest
+
+
+def discard(candidate: Candidate | None) -> None:
+    if candidate is not None:
+        shutil.rmtree(candidate.workdir, ignore_errors=True)
+
+
+def published_tables(data_dir: Path) -> list[dict]:
+    """What the published data holds, one row per table: for the update page's 'now published' list."""
+    manifest = store.manifest(data_dir)
+    rows = _rows(store.current_dir(data_dir))
+    found = []
+    for table, info in sorted(manifest.get("tables", {}).items()):
+        span = _span(info.get("coverage", {}))
+        found.append({"table": table, "rows": rows.get(table), "coverage": span, "source": info.get("source", ""),
+                      "illustrative": bool(info.get("illustrative", False))})
+    return found
+
+
+def _span(coverage: dict) -> str:
+    """A manifest's coverage as 'first..last' per force (adapters name the keys slightly differently)."""
+    if not isinstance(coverage, dict):
+        return str(coverage)
+    if "period_start" in coverage:
+        return f"{coverage['period_start']}..{coverage.get('period_end', '')}"
+    parts = []
+    for force, info in sorted(coverage.items()):
+        if isinstance(info, dict):
+            first = str(info.get("first", info.get("first_month", "")))[:10]
+            last = str(info.get("last", info.get("last_month", "")))[:10]
+            count = info.get("periods", info.get("months"))
+            parts.append(f"{force}: {first}..{last}" + (f" ({count} periods)" if count is not None else ""))
+    return "; ".join(parts)

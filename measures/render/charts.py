@@ -1,0 +1,679 @@
+"""All drawing: Plotly charts and pydeck maps, colour-blind-safe, gaps shown as gaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+from plotly.colors import sample_colorscale, sequential
+
+from measures.core import pipeline
+from measures.render import geo
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+SEQUENTIAL = sequential.Cividis
+ILLUSTRATIVE_NOTE = "Illustrative data, not official statistics"
+
+
+def full_months(first: dt.date, last: dt.date) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="MS")
+
+
+def with_gaps(frame: pd.DataFrame, first: dt.date, last: dt.date, date_col: str = "period_start") -> pd.DataFrame:
+    """One row per calendar month; months with no data get empty values (drawn as gaps)."""
+    frame = frame.copy()
+    frame[date_col] = pd.to_datetime(frame[date_col])
+    return frame.set_index(date_col).reindex(full_months(first, last)).rename_axis(date_col).reset_index()
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, illustrative: bool) -> go.Figure:
+    if illustrative:
+        title = f"{title}<br><sup>{ILLUSTRATIVE_NOTE}</sup>"
+    fig.update_layout(
+        title=title, yaxis_title=y_title, margin=dict(l=10, r=10, t=60, b=10), height=380,
+        legend=dict(orientation="h", yanchor="bottom", y=-0.3), template="plotly_white",
+    )
+    return fig
+
+
+def monthly_trend(series: dict[str, pd.DataFrame], value_col: str, title: str, y_title: str,
+                  first: dt.date, last: dt.date, illustrative: bool = False) -> go.Figure:
+    """Lines over calendar months; a month with no data is a gap, never a zero."""
+    fig = go.Figure()
+    for index, (name, frame) in enumerate(series.items()):
+        full = with_gaps(frame, first, last)
+        fig.add_trace(go.Scatter(
+            x=full["period_start"], y=full[value_col], name=name, mode="lines+markers", connectgaps=False,
+            line=dict(color=OKABE_ITO[index % len(OKABE_ITO)]), marker=dict(size=5),
+        ))
+    return _layout(fig, title, y_title, illustrative)
+
+
+def bar_chart(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, illustrative: bool = False) -> go.Figure:
+    fig = go.Figure(go.Bar(x=frame[x], y=frame[y], marker_color=OKABE_ITO[0]))
+    return _layout(fig, title, y_title, illustrative)
+
+
+def _colour(values: pd.Series) -> list[list[int]]:
+    """Cividis colours for values (missing values grey)."""
+    finite = values.dropna()
+    low, high = (finite.min(), finite.max()) if len(finite) else (0, 1)
+    span = (high - low) or 1
+    colours = []
+    for value in values:
+        if pd.isna(value):
+            colours.append([200, 200, 200, 160])
+            continue
+        rgb = sample_colorscale(SEQUENTIAL, [(value - low) / span])[0]
+        r, g, b = (int(float(c)) for c in rgb[rgb.index("(") + 1:-1].split(","))
+        colours.append([r, g, b, 200])
+    return colours
+
+
+def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: str | None = None,
+            height: int = 420) -> pdk.Deck:
+    """Choropleth of CSPs. `values` has area_code, area_name and the tooltip's columns."""
+    features = geo.csp_features(tuple(values["area_code"]))
+    by_code = values.set_index("area_code")
+    colours = dict(zip(values["area_code"], _colour(values[value_col]), strict=True))
+    for feature in features:
+        code = feature["properties"]["csp_code"]
+        row = by_code.loc[code]
+        feature["properties"].update({k: (None if pd.isna(v) else v) for k, v in row.items()
+                                      if not isinstance(v, (dt.date, pd.Timestamp))})
+        feature["properties"]["fill"] = colours[code]
+        feature["properties"]["line_width"] = 600 if code == selected else 150  # metres
+    min_x, min_y, max_x, max_y = geo.bounds(features) if features else (-6, 50, -3, 51.5)
+    view = pdk.ViewState(longitude=(min_x + max_x) / 2, latitude=(min_y + max_y) / 2,
+                         zoom=fit_zoom(max_x - min_x, max_y - min_y, height_px=height,
+                                   latitude=(min_y + max_y) / 2))
+    layer = pdk.Layer(
+        "GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id="csps", pickable=True,
+        stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=[40, 40, 40],
+        get_line_width="properties.line_width", line_width_min_pixels=1,
+    )
+    return pdk.Deck(layers=[layer], initial_view_state=view, map_style=None, height=height,
+                    tooltip={"html": tooltip_html, "style": {"backgroundColor": "white", "color": "black"}})
+
+
+def hex_map(hexes: pd.DataFrame, centre: tuple[float, float], zoom: float, height: int = 420) -> pdk.Deck:
+    """Density of recorded crime by H3 hexagon."""
+    hexes = hexes.copy()
+    hexes["fill"] = _colour(hexes["crimes"].clip(upper=hexes["crimes"].quantile(0.98) if len(hexes) else 1))
+    layer = pdk.Layer(
+        "H3HexagonLayer", hexes, id="hexes", pickable=True, stroked=False, filled=True, extruded=False,
+        get_hexagon="h3_cell", get_fill_color="fill",
+    )
+    view = pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=zoom)
+    return pdk.Deck(layers=[layer], initial_view_state=view, map_style=None, height=height,
+                    tooltip={"html": "<b>{crimes}</b> crimes recorded in this hexagon",
+                             "style": {"backgroundColor": "white", "color": "black"}})
+
+
+def fit_zoom(width_degrees: float, height_degrees: float, width_px: int = 460, height_px: int = 420,
+          latitude: float = 50.5) -> float:
+    """The web-map zoom that fits a box of degrees into a map of about this many pixels.
+
+    deck.gl's world is 512 px wide at zoom 0 and doubles with each level; a degree of latitude
+    is taller than a degree of longitude by 1/cos(latitude) on the Mercator map. The default
+    width is a map in a half-width column, the narrowest the pages draw; 15% is left as margin.
+    """
+    import math
+
+    width, height = max(width_degrees, 0.01) * 1.15, max(height_degrees, 0.01) * 1.15
+    stretch = 1 / math.cos(math.radians(latitude))
+    fit = min(width_px * 360 / (512 * width), height_px * 360 / (512 * height * stretch))
+    return math.floor(4 * math.log2(fit)) / 4
+
+
+def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
+    """A small trend line (gaps kept) for the Overview."""
+    freq = pipeline.frequency_alias(frequency)
+    full = series.set_index("period_start")["value"].reindex(
+        pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=freq))
+    fig = go.Figure(go.Scatter(x=full.index, y=full.to_numpy(), mode="lines", connectgaps=False,
+                               line=dict(color=OKABE_ITO[0], width=2)))
+    fig.update_layout(height=90, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
+                      yaxis=dict(visible=False), showlegend=False, template="plotly_white")
+    return fig
+
+
+def control_chart(series: pd.DataFrame, title: str, y_title: str, freq: str = "MS", illustrative: bool = False,
+                  target: float | None = None) -> go.Figure:
+    """XmR chart from the pipeline's rows: values (gaps kept), each baseline's mean and process limits
+    (a step where a new baseline starts), and signal points marked with a word."""
+    rows = series.set_index("period_start")
+    calendar = pd.date_range(rows.index.min(), rows.index.max(), freq=freq)
+    full = rows.reindex(calendar)
+    x = full.index
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=full["value"].to_numpy(), name="value", mode="lines+markers", connectgaps=False,
+                             line=dict(color=OKABE_ITO[0]), marker=dict(size=5)))
+    # A baseline's limits hold across a gap in its months: carry them over the gap, not past a new baseline.
+    baseline = full["baseline_start"].astype("object").ffill()
+    trial = bool(full["trial_limits"].fillna(False).astype(bool).any()) if "trial_limits" in full else False
+    for name, column, dash in (("mean", "mean", "solid"), ("upper process limit", "upper_process_limit", "dot"),
+                               ("lower process limit", "lower_process_limit", "dot")):
+        level = full[column].groupby(baseline.to_numpy()).ffill() if baseline.notna().any() else full[column]
+        label = f"{name} (trial limits)" if trial and name != "mean" else name
+        fig.add_trace(go.Scatter(x=x, y=level.to_numpy(), name=label, mode="lines", line_shape="hv",
+                                 line=dict(color="#555555", dash=dash, width=1)))
+    if target is not None:
+        fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], name=f"target ({target:g})", mode="lines",
+                                 line=dict(color=OKABE_ITO[5], dash="dash", width=2)))
+    markers = {"improvement": ("triangle-up", OKABE_ITO[0]), "concern": ("x", OKABE_ITO[5]),
+               "change": ("diamond", OKABE_ITO[3])}
+    words = full["signal_meaning"].fillna("none")
+    for word, (symbol, colour) in markers.items():
+        points = words[words == word].index
+        if len(points):
+            kinds = full.loc[points, "signal"].fillna("").astype(str).to_numpy()
+            fig.add_trace(go.Scatter(x=points, y=full.loc[points, "value"].to_numpy(), name=f"signal: {word}",
+                                     mode="markers", customdata=kinds,
+                                     marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1)),
+                                     hovertemplate=f"{word} (%{{customdata}}): %{{y:.2f}}<extra></extra>"))
+    return _layout(fig, title, y_title, illustrative)
+
+
+def interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None = None,
+                  illustrative: bool = False) -> go.Figure:
+    """Each area's value with its 95% interval, against the force value."""
+    fig = go.Figure(go.Bar(
+        x=frame["area_name"], y=frame["value"], marker_color=OKABE_ITO[4],
+        error_y=dict(type="data", symmetric=False, array=frame["upper_95"] - frame["value"],
+                     arrayminus=frame["value"] - frame["lower_95"], color="#333333"),
+    ))
+    if reference is not None and not pd.isna(reference):
+        fig.add_hline(y=reference, line_dash="dash", line_color=OKABE_ITO[5], annotation_text="force")
+    return _layout(fig, title, y_title, illustrative)
+
+
+# --- measure pages (101, reoffending, hidden crimes): funnel plots, heatmaps, reference points ---
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def add_published_points(fig: go.Figure, points: pd.DataFrame, first: dt.date, last: dt.date, unit: str,
+                         name: str = "published figure") -> go.Figure:
+    """Published figures on a monthly chart: a period of several months as a segment over it, one month as a point.
+
+    `points` comes from measures.data.published.points (period_start, period_end, months, value,
+    definition_note, source_url, source_date); the hover names each figure's source and date.
+    """
+    window_start, window_end = pd.Timestamp(first), pd.Timestamp(last)
+    shown = points[(points["period_end"] >= window_start) & (points["period_start"] <= window_end + pd.offsets.MonthEnd(0))]
+    segments_x, segments_y, segments_text, single = [], [], [], []
+    for row in shown.itertuples():
+        text = (f"Published: {row.value:g} {unit} ({row.period_start:%b %Y}"
+                + (f" to {row.period_end:%b %Y}" if row.months > 1 else "") + ")<br>"
+                f"{row.definition_note}<br>Source: {row.source_url}<br>Published {row.source_date}")
+        if row.months > 1:
+            # Month-start x values like the series; a segment is clipped to the chart's period.
+            start = max(row.period_start, window_start)
+            end = min(row.period_end.to_period("M").to_timestamp(), window_end)
+            segments_x += [start, end, None]
+            segments_y += [row.value, row.value, None]
+            segments_text += [text, text, None]
+        else:
+            single.append((row.period_start, row.value, text))
+    colour = OKABE_ITO[7]
+    if segments_x:
+        fig.add_trace(go.Scatter(x=segments_x, y=segments_y, name=f"{name} (period)", mode="lines+markers",
+                                 line=dict(color=colour, width=4), marker=dict(symbol="line-ns-open", size=10),
+                                 text=segments_text, hovertemplate="%{text}<extra></extra>"))
+    if single:
+        fig.add_trace(go.Scatter(x=[s[0] for s in single], y=[s[1] for s in single], name=f"{name} (month)",
+                                 mode="markers", marker=dict(symbol="star-diamond", size=14, color=colour),
+                                 text=[s[2] for s in single], hovertemplate="%{text}<extra></extra>"))
+    return fig
+
+
+def interval_lines(series: dict[str, pd.DataFrame], title: str, y_title: str, first: dt.date, last: dt.date,
+                   illustrative: bool = False) -> go.Figure:
+    """Monthly values, each with its 95% interval as a shaded band; months with no data are gaps."""
+    fig = go.Figure()
+    for index, (name, frame) in enumerate(series.items()):
+        full = with_gaps(frame, first, last)
+        colour = OKABE_ITO[index % len(OKABE_ITO)]
+        red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        fig.add_trace(go.Scatter(x=full["period_start"], y=full["upper_95"], mode="lines", line=dict(width=0),
+                                 connectgaps=False, showlegend=False, hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(x=full["period_start"], y=full["lower_95"], mode="lines", line=dict(width=0),
+                                 connectgaps=False, fill="tonexty", fillcolor=f"rgba({red},{green},{blue},0.25)",
+                                 name=f"{name}: 95% interval", hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(
+            x=full["period_start"], y=full["value"], name=name, mode="lines+markers", connectgaps=False,
+            line=dict(color=colour), marker=dict(size=5), legendgroup=name,
+            customdata=full[["lower_95", "upper_95"]].to_numpy(),
+            hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.1f}} (95% interval %{{customdata[0]:.1f}} to "
+                          "%{customdata[1]:.1f})<extra></extra>",
+        ))
+    return _layout(fig, title, y_title, illustrative)
+
+
+def heatmap(frame: pd.DataFrame, value_col: str, title: str, value_title: str, illustrative: bool = False) -> go.Figure:
+    """Weekday (rows, Monday first) by hour of day (columns), cividis; a cell with no data stays empty."""
+    grid = frame.pivot(index="weekday", columns="hour", values=value_col).reindex(index=range(7), columns=range(24))
+    calls = frame.pivot(index="weekday", columns="hour", values="calls").reindex(index=range(7), columns=range(24))
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[f"{h:02d}:00" for h in range(24)], y=WEEKDAYS, colorscale="Cividis",
+        colorbar=dict(title=value_title), customdata=calls.to_numpy(), hoverongaps=False,
+        hovertemplate="%{y} %{x}: %{z:.1f} " + value_title + " (%{customdata:,} calls)<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed")
+    fig = _layout(fig, title, "", illustrative)
+    fig.update_xaxes(title="hour the call was received")
+    return fig
+
+
+def caller_csp_bars(frame: pd.DataFrame, value_col: str, title: str, y_title: str, selected: str | None = None,
+                    illustrative: bool = False) -> go.Figure:
+    """One bar per caller CSP plus the unassigned/unknown bar (hatched); the selected CSP in orange.
+
+    Each bar carries its area code as customdata, so clicking it selects the CSP (app.area_picker).
+    """
+    colours = [OKABE_ITO[1] if code == selected else OKABE_ITO[0] for code in frame["area_code"]]
+    patterns = ["/" if kind == "unassigned" else "" for kind in frame["area_type"]]
+    fig = go.Figure(go.Bar(  # horizontal, so long CSP names read without tilting
+        y=frame["label"], x=frame[value_col], orientation="h", marker=dict(color=colours, pattern_shape=patterns),
+        customdata=frame[["area_code"]].to_numpy(), hovertemplate="%{y}: %{x:,}<extra></extra>",
+    ))
+    fig = _layout(fig, title, "", illustrative)
+    fig.update_yaxes(autorange="reversed")  # in the frame's order, largest first
+    fig.update_xaxes(title=y_title)
+    return fig
+
+
+def coverage_timeline(frame: pd.DataFrame, first: dt.date, last: dt.date) -> go.Figure:
+    """One row per dataset with a mark for every month that has data; months without data are gaps.
+
+    `frame` has dataset, month (first of month) and rows; illustrative datasets are named so.
+    """
+    fig = go.Figure()
+    months = full_months(first, last)
+    for index, (dataset, rows) in enumerate(frame.groupby("dataset", sort=False)):
+        present = rows.set_index(pd.to_datetime(rows["month"]))["rows"].reindex(months)
+        fig.add_trace(go.Scatter(
+            x=months, y=[dataset if pd.notna(v) else None for v in present], name=dataset, mode="lines+markers",
+            connectgaps=False, line=dict(color=OKABE_ITO[index % len(OKABE_ITO)], width=8),
+            marker=dict(size=6, symbol="square"), customdata=present.to_numpy(),
+            hovertemplate=f"{dataset}<br>%{{x|%b %Y}}: %{{customdata:,}} rows<extra></extra>",
+        ))
+    fig = _layout(fig, "Months with data in each dataset (gaps are months with no data)", "", False)
+    fig.update_layout(showlegend=False, height=120 + 45 * frame["dataset"].nunique())
+    return fig
+
+
+# Funnel plots and CSP comparisons (reoffending and hidden-crimes pages).
+
+# Marker and colour per signal of a funnel point: shape and word carry the message, colour repeats it.
+FUNNEL_SYMBOLS = {2: "triangle-up", 1: "triangle-up", 0: "circle", -1: "triangle-down", -2: "triangle-down"}
+SIGNAL_COLOURS = {"improvement": OKABE_ITO[0], "concern": OKABE_ITO[5], "change": OKABE_ITO[3], "none": "#7F7F7F"}
+
+
+def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, title: str, x_title: str,
+                y_title: str, selected: str | None = None, illustrative: bool = False) -> go.Figure:
+    """CSPs (value against denominator) inside the force value's 95% and 99.8% funnel limits.
+
+    `points` and `curves` come from measures.core.comparison (funnel_points, funnel_curves). Each
+    CSP point carries customdata [area_code, area_name, label], so clicking it selects the CSP
+    (app.area_picker); a point beyond a limit is drawn as a triangle and labelled with its
+    word; the selected CSP is larger with a thick outline.
+    """
+    fig = go.Figure()
+    x = curves["denominator"]
+    for suffix, name, dash in (("998", "99.8% limits", "dot"), ("95", "95% limits", "dash")):
+        for side in ("upper", "lower"):
+            fig.add_trace(go.Scatter(x=x, y=curves[f"{side}_{suffix}"], mode="lines", name=name, legendgroup=suffix,
+                                     showlegend=side == "upper", line=dict(color="#555555", dash=dash, width=1),
+                                     hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[x.iloc[0], x.iloc[-1]], y=[force_value, force_value], mode="lines",
+                             name=f"force value ({force_value:.2f})", line=dict(color=OKABE_ITO[7], width=1.5),
+                             hoverinfo="skip"))
+    is_selected = points["area_code"] == selected
+    # Labels of neighbouring points (by size) above, within or below the limits go to alternate sides, so
+    # that they overlap less; the smallest CSP's label goes right and the largest's left (the plot's edges).
+    vertical = np.sign(points["position"].to_numpy())
+    order_in_row = points.groupby(vertical)["denominator"].rank(method="first").astype(int).to_numpy()
+    sides = np.where(order_in_row % 2 == 1, "left", "right")
+    sides[points["denominator"].to_numpy().argmin()] = "right"
+    sides[points["denominator"].to_numpy().argmax()] = "left"
+    names = {1: "top", 0: "middle", -1: "bottom"}
+    positions = [f"{names[int(v)]} {side}" for v, side in zip(vertical, sides, strict=True)]
+    text = [f"<b>{name}</b>" if chosen else name if position == 0 else f"{name}: {outcome}"
+            for name, outcome, position, chosen in zip(points["area_name"], points["outcome"], points["position"],
+                                                        is_selected, strict=True)]
+    fig.add_trace(go.Scatter(
+        x=points["denominator"], y=points["value"], mode="markers+text", name="CSP", text=text,
+        textposition=positions, textfont=dict(size=11), cliponaxis=False,
+        marker=dict(symbol=[FUNNEL_SYMBOLS[int(p)] for p in points["position"]],
+                    color=[SIGNAL_COLOURS[s] for s in points["signal"]],
+                    size=[18 if chosen else 11 for chosen in is_selected],
+                    line=dict(color=OKABE_ITO[7], width=[3 if chosen else 0.5 for chosen in is_selected])),
+        customdata=points[["area_code", "area_name", "label"]].to_numpy(),
+        hovertemplate=f"%{{customdata[1]}}<br>%{{y:.2f}} ({x_title}: %{{x:,.0f}})<br>%{{customdata[2]}}<extra></extra>",
+    ))
+    fig = _layout(fig, title, y_title, illustrative)
+    fig.update_xaxes(title=x_title, type="log")
+    # Room for a two-line title and for the legend below the axis title.
+    fig.update_layout(clickmode="event+select", height=460, margin=dict(l=10, r=10, t=80, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
+    return fig
+
+
+def csp_interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None = None,
+                      selected: str | None = None, illustrative: bool = False) -> go.Figure:
+    """interval_bars for CSPs, the selected CSP in orange; a suppressed CSP's bar is absent and labelled "suppressed".
+
+    `frame` has area_code, area_name, value, lower_95, upper_95 and suppressed.
+    """
+    fig = interval_bars(frame, title, y_title, reference, illustrative)
+    fig.update_traces(marker_color=[OKABE_ITO[1] if code == selected else OKABE_ITO[4] for code in frame["area_code"]],
+                      customdata=frame[["area_code"]].to_numpy(), selector=dict(type="bar"))
+    for row in frame.itertuples():
+        if row.suppressed or pd.isna(row.value):
+            # A word at the foot of the missing bar: never a bar of 0.
+            fig.add_annotation(x=row.area_name, y=0, yref="y", yanchor="bottom", showarrow=False, textangle=-90,
+                               text="suppressed" if row.suppressed else "no data", font=dict(color="#333333"))
+    return fig
+
+
+def mark_suppressed(fig: go.Figure, periods: list[pd.Timestamp], name: str = "suppressed (1 to 4)") -> go.Figure:
+    """Mark periods whose value is suppressed on a time chart, on a hidden axis so the mark is not read as a value."""
+    if not periods:
+        return fig
+    fig.add_trace(go.Scatter(x=periods, y=[0.03] * len(periods), yaxis="y2", mode="markers+text", name=name,
+                             text=["S"] * len(periods), textposition="top center",
+                             marker=dict(symbol="line-ns-open", size=10, color="#555555"),
+                             hovertemplate="%{x|%b %Y}: suppressed<extra></extra>"))
+    fig.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True))
+    return fig
+
+
+def period_line(series: pd.DataFrame, title: str, y_title: str, freq: str = "MS", illustrative: bool = False) -> go.Figure:
+    """Values over calendar periods (months, or quarters with freq="QS") with their 95% interval; gaps kept."""
+    full = series.set_index("period_start")[["value", "lower_95", "upper_95"]].astype("float64").reindex(
+        pd.date_range(series["period_start"].min(), series["period_start"].max(), freq=freq))
+    fig = go.Figure(go.Scatter(
+        x=full.index, y=full["value"], name="value", mode="lines+markers", connectgaps=False,
+        line=dict(color=OKABE_ITO[0]), marker=dict(size=5),
+        error_y=dict(type="data", symmetric=False, array=full["upper_95"] - full["value"],
+                     arrayminus=full["value"] - full["lower_95"], color="#999999", thickness=1),
+    ))
+    return _layout(fig, title, y_title, illustrative)
+
+
+# --- area profile and briefing pack: spine chart, locator map ---
+# The spine chart follows OHID Fingertips: each measure's row is scaled so the force value sits
+# in the middle; the grey bar runs from the lowest to the highest CSP (darker between the 25th and
+# 75th percentiles), worst on the left and best on the right (lowest to highest for neutral
+# measures), and the area's circle is coloured by how its value compares with the force's.
+# Colours are Okabe-Ito; the 95%-only difference is a paler tint of the 99.8% colour, and every
+# table beside the chart repeats the comparison in words.
+COMPARISON_COLOURS = {"better": OKABE_ITO[0], "worse": OKABE_ITO[5], "higher": OKABE_ITO[3], "lower": OKABE_ITO[2],
+                      "similar": "#FFFFFF", "not compared": "#FFFFFF"}
+SPINE_RANGE, SPINE_IQR, SPINE_FORCE = "#D9D9D9", "#9E9E9E", "#000000"
+
+
+def comparison_colour(judgement: str, confidence: float | None) -> str:
+    """The circle's fill: full colour at 99.8%, a paler tint when significant at 95% only."""
+    colour = COMPARISON_COLOURS.get(judgement, "#FFFFFF")
+    if judgement in ("similar", "not compared") or confidence is None or confidence >= 0.998:
+        return colour
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#{:02X}{:02X}{:02X}".format(*(round(c + (255 - c) * 0.55) for c in (red, green, blue)))
+
+
+def spine_positions(table: pd.DataFrame) -> pd.DataFrame:
+    """x positions in [0, 1] of each row's CSP range, quartiles and area value (force at 0.5).
+
+    `table` comes from measures.core.profile.spine_table. The half-width of a row is its largest
+    distance from the force value, so every row uses the width; lower-is-better rows are
+    mirrored so that "better" is always on the right.
+    """
+    columns = ["csp_min", "csp_q1", "csp_q3", "csp_max", "value"]
+    out = pd.DataFrame(index=table.index)
+    for row in table.itertuples():
+        force = row.force_value
+        values = [getattr(row, c) for c in columns]
+        spread = max([abs(v - force) for v in values if pd.notna(v)] + [0.0]) if pd.notna(force) else 0.0
+        sign = -1.0 if row.polarity == "lower_is_better" else 1.0
+        for column, value in zip(columns, values, strict=True):
+            if pd.isna(value) or pd.isna(force):
+                out.loc[row.Index, f"x_{column}"] = float("nan")
+            else:
+                out.loc[row.Index, f"x_{column}"] = 0.5 + sign * (value - force) / (2 * spread) * 0.96 if spread else 0.5
+    # A mirrored row's minimum is drawn on the right: the bar is from the smaller x to the larger.
+    return out
+
+
+def _spine_status_text(row) -> str | None:
+    if row.status == "suppressed":
+        return "suppressed"
+    if row.status == "no data":
+        return "no data"
+    return None
+
+
+def spine_chart(table: pd.DataFrame, title: str, illustrative: bool = False) -> go.Figure:
+    """The spine chart for the page: hover gives the values, the interval and the comparison in words."""
+    positions = spine_positions(table)
+    fig = go.Figure()
+    labels = list(table["title"])
+    for row, pos in zip(table.itertuples(), positions.itertuples(), strict=True):
+        y = row.title
+        if pd.notna(pos.x_csp_min):
+            low, high = sorted((pos.x_csp_min, pos.x_csp_max))
+            fig.add_trace(go.Scatter(x=[low, high], y=[y, y], mode="lines", line=dict(color=SPINE_RANGE, width=14),
+                                     hoverinfo="skip", showlegend=False))
+            low, high = sorted((pos.x_csp_q1, pos.x_csp_q3))
+            fig.add_trace(go.Scatter(x=[low, high], y=[y, y], mode="lines", line=dict(color=SPINE_IQR, width=14),
+                                     hoverinfo="skip", showlegend=False))
+        status = _spine_status_text(row)
+        if status:
+            fig.add_annotation(x=0.5, y=y, text=f"<i>{status}</i>", showarrow=False, xshift=40,
+                               font=dict(color="#333333"))
+        elif pd.notna(pos.x_value):
+            fig.add_trace(go.Scatter(
+                x=[pos.x_value], y=[y], mode="markers", showlegend=False,
+                marker=dict(size=15, color=comparison_colour(row.judgement, row.confidence),
+                            line=dict(color="#000000", width=1.2)),
+                hovertemplate=(f"<b>{row.title}</b><br>{row.area_name}: {row.value_text} {row.value_unit} "
+                               f"(95% interval {row.interval_text})<br>Force: {row.force_text}<br>"
+                               f"CSP range: {row.range_text}<br>{row.comparison_text}<extra></extra>"),
+            ))
+    fig.add_shape(type="line", x0=0.5, x1=0.5, y0=0, y1=1, yref="paper", line=dict(color=SPINE_FORCE, width=2))
+    fig.update_xaxes(range=[-0.02, 1.02], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True, showgrid=False)
+    fig = _layout(fig, title, "", illustrative)
+    fig.update_layout(height=60 + 34 * len(table), margin=dict(l=10, r=10, t=70, b=30), showlegend=False,
+                      xaxis_title="← worse (lower)      force value      better (higher) →")
+    return fig
+
+
+def locator_map(features: list[dict], area_code: str) -> go.Figure:
+    """A small map of the force's CSPs with one area filled (a plain drawing: no map tiles to fetch)."""
+    fig = go.Figure()
+    chosen_x: list[float] = []
+    chosen_y: list[float] = []
+    for feature in features:
+        chosen = feature["properties"]["csp_code"] == area_code or area_code == feature["properties"].get("pfa_code")
+        for ring_x, ring_y in _rings(feature["geometry"]):
+            fig.add_trace(go.Scatter(x=ring_x, y=ring_y, mode="lines", fill="toself", hoverinfo="text",
+                                     text=feature["properties"]["csp_name"], showlegend=False,
+                                     fillcolor=OKABE_ITO[0] if chosen else "#E3E3E3",
+                                     line=dict(color="#FFFFFF" if not chosen else "#003F63", width=1)))
+            if chosen and feature["properties"]["csp_code"] == area_code:
+                chosen_x += ring_x
+                chosen_y += ring_y
+    if chosen_x:  # a ring around a CSP, so that a small one (the Isles of Scilly) can be found
+        fig.add_trace(go.Scatter(x=[(min(chosen_x) + max(chosen_x)) / 2], y=[(min(chosen_y) + max(chosen_y)) / 2],
+                                 mode="markers", hoverinfo="skip", showlegend=False,
+                                 marker=dict(symbol="circle-open", size=26, color=OKABE_ITO[5], line=dict(width=2))))
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
+    fig.update_layout(height=260, margin=dict(l=0, r=0, t=0, b=0), template="plotly_white")
+    return fig
+
+
+def _rings(geometry: dict) -> list[tuple[list[float], list[float]]]:
+    """Outer rings of a (Multi)Polygon as x, y lists, longitude scaled by cos(latitude) so shapes keep their form."""
+    import math
+
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    rings = []
+    for polygon in polygons:
+        ring = polygon[0]
+        scale = math.cos(math.radians(sum(p[1] for p in ring) / len(ring)))
+        rings.append(([p[0] * scale for p in ring], [p[1] for p in ring]))
+    return rings
+
+
+# Print charts for the briefing pack: inline SVG drawn here, so the PDF needs no browser and the
+# HTML opens offline.
+
+def _svg_text(x: float, y: float, text: str, size: float = 9, anchor: str = "start", weight: str = "normal",
+              colour: str = "#222222", italic: bool = False) -> str:
+    from html import escape
+
+    style = ' font-style="italic"' if italic else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" font-weight="{weight}" '
+            f'fill="{colour}"{style}>{escape(text)}</text>')
+
+
+def spine_svg(table: pd.DataFrame, area_name: str, illustrative: bool = False, width: int = 720) -> str:
+    """The spine chart as an SVG: measure, area value, force value, then the spine."""
+    from html import escape
+
+    positions = spine_positions(table)
+    row_height, top, label_width, value_width = 26, 46, 300, 70
+    spine_left = label_width + 2 * value_width + 10
+    spine_width = width - spine_left - 10
+    height = top + row_height * len(table) + 54
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart spine" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" '
+             f'role="img" aria-label="{escape(f"Spine chart: {area_name} against the force and the CSPs")}">']
+    if illustrative:
+        parts.append(_svg_text(0, 12, ILLUSTRATIVE_NOTE + " (see each measure)", 9, colour="#8A4B00", italic=True))
+    parts += [_svg_text(0, top - 12, "Measure", 9, weight="bold"),
+              _svg_text(label_width + value_width - 4, top - 12, area_name if len(area_name) <= 12 else "Area", 9,
+                        "end", "bold"),
+              _svg_text(label_width + 2 * value_width - 4, top - 12, "Force", 9, "end", "bold"),
+              _svg_text(spine_left, top - 12, "worse / lower", 8, colour="#555555"),
+              _svg_text(spine_left + spine_width, top - 12, "better / higher", 8, "end", colour="#555555")]
+    for index, (row, pos) in enumerate(zip(table.itertuples(), positions.itertuples(), strict=True)):
+        y = top + index * row_height
+        mid = y + row_height / 2
+        if index % 2 == 0:
+            parts.append(f'<rect x="0" y="{y}" width="{width}" height="{row_height}" fill="#F5F5F5"/>')
+        title = row.title if len(row.title) <= 46 else row.title[:45] + "…"
+        parts.append(_svg_text(2, mid + 3, title + (" *" if row.illustrative else ""), 8.5))
+        status = _spine_status_text(row)
+        parts.append(_svg_text(label_width + value_width - 4, mid + 3, status or row.value_text, 8.5, "end",
+                               italic=bool(status)))
+        parts.append(_svg_text(label_width + 2 * value_width - 4, mid + 3, row.force_text, 8.5, "end"))
+        if pd.notna(pos.x_csp_min):
+            for (a, b), colour in (((pos.x_csp_min, pos.x_csp_max), SPINE_RANGE), ((pos.x_csp_q1, pos.x_csp_q3), SPINE_IQR)):
+                low, high = sorted((a, b))
+                parts.append(f'<rect x="{spine_left + low * spine_width:.1f}" y="{mid - 6:.1f}" '
+                             f'width="{max((high - low) * spine_width, 1):.1f}" height="12" fill="{colour}"/>')
+        if status is None and pd.notna(pos.x_value):
+            parts.append(f'<circle class="area-value" cx="{spine_left + pos.x_value * spine_width:.1f}" cy="{mid:.1f}" '
+                         f'r="6" fill="{comparison_colour(row.judgement, row.confidence)}" stroke="#000000" '
+                         f'stroke-width="1"><title>{escape(row.comparison_text)}</title></circle>')
+    centre = spine_left + spine_width / 2
+    parts.append(f'<line x1="{centre:.1f}" y1="{top - 4}" x2="{centre:.1f}" y2="{top + row_height * len(table) + 4}" '
+                 f'stroke="{SPINE_FORCE}" stroke-width="1.5"/>')
+    legend_y = top + row_height * len(table) + 22
+    x = 0.0
+    for label, colour in (("better (99.8%)", comparison_colour("better", 0.998)),
+                          ("better (95%)", comparison_colour("better", 0.95)),
+                          ("worse (99.8%)", comparison_colour("worse", 0.998)),
+                          ("worse (95%)", comparison_colour("worse", 0.95)),
+                          ("higher", comparison_colour("higher", 0.998)), ("lower", comparison_colour("lower", 0.998)),
+                          ("similar", "#FFFFFF")):
+        parts.append(f'<circle cx="{x + 6:.1f}" cy="{legend_y - 3}" r="5" fill="{colour}" stroke="#000" stroke-width="1"/>')
+        parts.append(_svg_text(x + 14, legend_y, label, 8))
+        x += 14 + 5 * len(label) + 12
+    parts.append(_svg_text(0, legend_y + 15, "Grey bar: range of the CSPs, darker from the 25th to the 75th percentile; "
+                           "black line: the force value.", 8, colour="#555555"))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def sparkline_svg(series: pd.DataFrame, first: dt.date, last: dt.date, width: int = 130, height: int = 30) -> str:
+    """A trend line with gaps kept, the chosen period shaded, the latest point marked."""
+    values = series["value"].astype("float64").to_numpy()
+    dates = pd.to_datetime(series["period_start"])
+    finite = values[pd.notna(values)]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart sparkline" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}">']
+    if len(finite) == 0:
+        parts.append(_svg_text(width / 2, height / 2 + 3, "no data", 8, "middle", italic=True))
+        return "".join(parts) + "</svg>"
+    low, high = float(finite.min()), float(finite.max())
+    span = (high - low) or 1.0
+    count = len(values)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return 2 + i * (width - 6) / max(count - 1, 1), height - 3 - (v - low) / span * (height - 6)
+
+    inside = [i for i, d in enumerate(dates) if pd.Timestamp(first) <= d <= pd.Timestamp(last)]
+    if inside:
+        x0, x1 = xy(inside[0], low)[0] - 2, xy(inside[-1], low)[0] + 2
+        parts.append(f'<rect x="{x0:.1f}" y="0" width="{x1 - x0:.1f}" height="{height}" fill="#E8F1F8"/>')
+    segment: list[str] = []
+    for i, v in enumerate(list(values) + [float("nan")]):
+        if pd.notna(v):
+            segment.append("{:.1f},{:.1f}".format(*xy(i, v)))
+            continue
+        if len(segment) > 1:
+            parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{OKABE_ITO[0]}" stroke-width="1.5"/>')
+        elif segment:
+            x, y = segment[0].split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="1.5" fill="{OKABE_ITO[0]}"/>')
+        segment = []
+    last_index = max(i for i, v in enumerate(values) if pd.notna(v))
+    cx, cy = xy(last_index, values[last_index])
+    parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{OKABE_ITO[7]}"/>')
+    return "".join(parts) + "</svg>"
+
+
+def locator_svg(features: list[dict], area_code: str, width: int = 260, height: int = 190) -> str:
+    """The locator map as an SVG: the force's CSPs in grey, the area in blue (ringed when it is small)."""
+    from html import escape
+
+    rings = [(feature, ring) for feature in features for ring in _rings(feature["geometry"])]
+    xs = [x for _, (rx, _) in rings for x in rx]
+    ys = [y for _, (_, ry) in rings for y in ry]
+    if not xs:
+        return ""
+    min_x, max_x, min_y, max_y = min(xs), max(xs), min(ys), max(ys)
+    scale = min((width - 8) / (max_x - min_x or 1), (height - 8) / (max_y - min_y or 1))
+
+    def point(x: float, y: float) -> str:
+        return f"{4 + (x - min_x) * scale:.1f},{height - 4 - (y - min_y) * scale:.1f}"
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart locator" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="Locator map">']
+    chosen_points: list[tuple[float, float]] = []
+    for feature, (ring_x, ring_y) in rings:
+        chosen = area_code in (feature["properties"]["csp_code"], feature["properties"].get("pfa_code"))
+        fill, stroke = (OKABE_ITO[0], "#003F63") if chosen else ("#E3E3E3", "#FFFFFF")
+        path = " ".join(point(x, y) for x, y in zip(ring_x, ring_y, strict=True))
+        parts.append(f'<polygon points="{path}" fill="{fill}" stroke="{stroke}" stroke-width="0.8">'
+                     f'<title>{escape(feature["properties"]["csp_name"])}</title></polygon>')
+        if chosen:
+            chosen_points += list(zip(ring_x, ring_y, strict=True))
+    if chosen_points:
+        cx = [4 + (x - min_x) * scale for x, _ in chosen_points]
+        cy = [height - 4 - (y - min_y) * scale for _, y in chosen_points]
+        extent = max(max(cx) - min(cx), max(cy) - min(cy))
+        if extent < 20:  # a small area (the Isles of Scilly): ring it so it can be found
+            parts.append(f'<circle cx="{(max(cx) + min(cx)) / 2:.1f}" cy="{(max(cy) + min(cy)) / 2:.1f}" '
+                         f'r="{extent / 2 + 9:.1f}" fill="none" stroke="{OKABE_ITO[5]}" stroke-width="2"/>')
+    return "".join(parts) + "</svg>"
