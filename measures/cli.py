@@ -102,6 +102,7 @@ def _demo_data(args: argparse.Namespace) -> int:
     from measures.data.validation import UsageError, parse_month
 
     period_from, period_to = parse_month(args.period_from, "--from"), parse_month(args.period_to, "--to")
+    assert period_from is not None and period_to is not None  # both have defaults
     if period_from > period_to:
         raise UsageError(f"--from {args.period_from} is after --to {args.period_to}")
     files = demo_data.generate(args.seed, args.out, period_from, period_to)

@@ -93,6 +93,7 @@ def test_click_on_the_funnel_plot_selects_that_csp_everywhere(server, browser):
     assert "Plymouth" in area_select_text(page)
     # On the funnel plot the selected CSP's label is now bold (Plotly draws <b> as a bold tspan).
     bold = page.locator(".st-key-funnel .textpoint tspan[style*='bold']")
+    bold.first.wait_for(timeout=30_000)  # Plotly redraws the figure after the rerun has ended; under load, later
     assert bold.count() == 1 and bold.text_content() == "Plymouth"
     no_error(page)
     page.close()

@@ -37,7 +37,7 @@ def resolve_area(area: str | None, public: bool = False) -> tuple[str, str | Non
         return force.code, None
     parts = force.part_of()
     if public and area in parts:
-        raise UsageError(f"area {area} is published as part of {force.published().area_by_code(parts[area]).name} "
+        raise UsageError(f"area {area} is published as part of {force.published().get_area(parts[area]).name} "
                          f"({parts[area]}) on the public site")
     if area in {c.code for c in force.public_combined}:
         if not public:

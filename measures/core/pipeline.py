@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -88,7 +89,8 @@ def csp_by_year(frame: pd.DataFrame, measure: registry.Measure) -> pd.DataFrame:
     if below.empty:
         return frame
     below["year"] = pd.to_datetime(below["period_start"]).dt.year
-    sums = {c: (c, lambda s: s.sum(min_count=1)) for c in ("numerator", "numerator_sq") if c in below}
+    sums: dict[str, tuple[str, Any]] = {c: (c, lambda s: s.sum(min_count=1))
+                                        for c in ("numerator", "numerator_sq") if c in below}
     # Residents do not add up over months; counts of people (a proportion's denominator) do.
     sums["denominator"] = ("denominator", "mean") if measure.method == "rate_per_1000" else (
         "denominator", lambda s: s.sum(min_count=1))

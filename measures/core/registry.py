@@ -178,6 +178,7 @@ def _measure(path: Path, entry: dict, by_id: dict[str, Family]) -> Measure:
     points, point_problems = _change_points(entry.get("change_points", []))
     problems += point_problems
     _problem(path, f"measure {mid}", problems)
+    assert fam is not None  # _problem raised for an unknown family
     measure = Measure(**{**entry, "page": fam.page, "change_points": points,
                          "disclosure_counts": tuple(str(c) for c in entry.get("disclosure_counts", ()))})
     if len(measure.disclosure_counts) not in (0, 2):

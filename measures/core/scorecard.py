@@ -116,9 +116,10 @@ def period_label(period: pd.Timestamp, frequency: str) -> str:
 def figures_markdown(card: Card) -> str:
     """The latest value, interval, changes, signal (icon and word) and target of a card."""
     measure, latest = card.measure, card.latest
+    assert latest is not None, "a card with no period has no figures"
     unit_word = "" if measure.unit in ("%", "minutes") else f" {measure.unit}"
     target = ""
-    if card.target_met is not None:
+    if card.target_met is not None and measure.target is not None:
         target = f" · Target ({measure.target['value']:g}): {'✅ met' if card.target_met else '❌ not met'}"
     return (
         f"{row_period_label(latest, measure.frequency)}: "

@@ -55,6 +55,13 @@ class Force:
     def area_by_code(self, code: str) -> Area | None:
         return next((a for a in [*self.areas(), self.unassigned] if a.code == code), None)
 
+    def get_area(self, code: str) -> Area:
+        """The force, one of its CSPs or its unassigned bucket (KeyError for any other code)."""
+        area = self.area_by_code(code)
+        if area is None:
+            raise KeyError(code)
+        return area
+
     def part_of(self) -> dict[str, str]:
         """CSP code -> the code of the combined area it is published in (public mode only)."""
         return {part: combined.code for combined in self.public_combined for part in combined.parts}
@@ -68,7 +75,8 @@ class Force:
         csps = [a for a in self.csps if a.code not in parts]
         for combined in self.public_combined:
             members = [by_code[p] for p in combined.parts if p in by_code]
-            population = sum(a.population for a in members) if all(a.population for a in members) else None
+            counts = [a.population for a in members]
+            population = sum(c for c in counts if c is not None) if all(counts) else None
             csps.append(Area(combined.code, combined.name, "csp", population))
         return replace(self, csps=tuple(csps), public_combined=())
 
@@ -115,7 +123,8 @@ def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple
         known = rows["lad_code"].isin(residents.index)
         csp_population = int(residents[rows["lad_code"]].sum()) if known.all() else None
         csps.append(Area(csp_code, names.get(csp_code, rows["csp_name"].iloc[0]), "csp", csp_population))
-    force_population = sum(a.population for a in csps) if all(a.population for a in csps) else None
+    counts = [a.population for a in csps]
+    force_population = sum(c for c in counts if c is not None) if all(counts) else None
     return Force(
         code=code,
         name=name,

@@ -20,6 +20,7 @@ Nothing here works in public mode (the page is not even registered there).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib
 import json
 import os
@@ -42,6 +43,11 @@ WORK_ROOT = Path(tempfile.gettempdir()) / "measures-uploads"
 MAX_EXTRACTED_BYTES = 2 * 1024**3  # a .zip may not unpack to more than this (zip bombs)
 STALE_AFTER_S = 24 * 3600  # sandboxes of abandoned sessions are removed after a day
 
+
+
+def _copy_to(source: Path, target: Path) -> None:
+    """Write a checked table into staging (store.replace_table's writer)."""
+    shutil.copyfile(source, target)
 
 class Refused(Exception):
     """The uploaded files were not loaded; `problems` says which file, which line and why."""
@@ -262,7 +268,7 @@ def publish(candidate: Candidate, data_dir: Path) -> dict:
         for table in sorted(checked.glob("*.parquet")):
             published = staging / table.name
             if not published.exists() or published.read_bytes() != table.read_bytes():
-                store.replace_table(staging, table.stem, lambda tmp, src=table: shutil.copyfile(src, tmp))
+                store.replace_table(staging, table.stem, functools.partial(_copy_to, table))
         return checked_manifest["tables"]
 
     manifest = store.publish(data_dir, build)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -117,7 +117,7 @@ def url_value(key: str, allowed: list[str], default: str, label: str) -> str:
     return default
 
 
-def _code_in_selection(state: object) -> str | None:
+def _code_in_selection(state: Any) -> str | None:
     """The area code a Plotly (customdata) or pydeck (feature properties) selection points at."""
     selection = (state or {}).get("selection") if isinstance(state, dict) or hasattr(state, "get") else None
     if not selection:
@@ -163,8 +163,8 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
     asked = _first(st.query_params.get_all(key)) if key in st.query_params else None
     if asked in parts:  # a CSP the public site publishes as part of a combined area: show that area
         st.query_params[key] = parts[asked]
-        st.info(f"{config.load_force().area_by_code(asked).name} is published as part of "
-                f"{force().area_by_code(parts[asked]).name} on this site.")
+        st.info(f"{config.load_force().get_area(asked).name} is published as part of "
+                f"{force().get_area(parts[asked]).name} on this site.")
     clicked = _clicked_area(linked_charts, codes)
     widget_key = f"picker_{key}"
     if clicked is not None:
@@ -174,9 +174,10 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
         st.session_state[widget_key] = clicked
     chosen = url_value(key, codes, codes[0], "area")
     code = st.selectbox("Area", codes, index=None if widget_key in st.session_state else codes.index(chosen),
-                        format_func=lambda c: force().area_by_code(c).name, key=widget_key)
+                        format_func=lambda c: force().get_area(c).name, key=widget_key)
+    code = code or chosen
     st.query_params[key] = code
-    return force().area_by_code(code)
+    return force().get_area(code)
 
 
 def month_label(month: dt.date) -> str:
@@ -211,7 +212,7 @@ def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, ill
                        mime="text/csv", key=f"download_{key}", icon=":material/download:")
 
 
-def draw_part(part: ChartPart, key: str, **plot_args: object) -> None:
+def draw_part(part: ChartPart, key: str, **plot_args: Any) -> None:
     """A chart of generated data, then its one-sentence summary and its data as CSV (or, with nothing
     to draw, the reason)."""
     if part.figure is None:

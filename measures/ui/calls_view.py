@@ -75,7 +75,8 @@ def wait_control(force: config.Force, area: config.Area, first: dt.date, last: d
     summary += f" Latest month: {vocabulary.signal_label(scorecard.latest_signal(series.iloc[-1])[0])}."
     if target is not None:
         months_over = int((series["value"] > target).sum())
-        summary += (f" The dashed line is the target of {target:g} minutes ({measure.target['source']}); "
+        source = measure.target["source"] if measure.target else ""
+        summary += (f" The dashed line is the target of {target:g} minutes ({source}); "
                     f"{months_over} of {int(series['value'].notna().sum())} months were above it.")
     if len(points):
         summary += (f" {len(points)} published figure(s) are marked in black (hover for the source and date); "

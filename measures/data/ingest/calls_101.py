@@ -25,6 +25,7 @@ from measures.data.ingest.contract import (
     file_months,
     force_area_lookup,
     merge_periods,
+    one,
     read_strict,
     refuse_duplicates,
     refuse_first,
@@ -190,18 +191,17 @@ def ingest(paths: list[Path], data_dir: Path, illustrative: bool = False) -> Ing
 
 
 def _report(con: duckdb.DuckDBPyConnection, files: list[Path], force: config.Force, illustrative: bool) -> IngestReport:
-    total, months, first, last, answered, abandoned, call_back = con.execute(
-        """select count(*), count(distinct month), min(month), max(month),
+    total, months, first, last, answered, abandoned, call_back = one(
+        con, """select count(*), count(distinct month), min(month), max(month),
                   count(*) filter (where outcome = 'answered'), count(*) filter (where outcome = 'abandoned'),
-                  count(*) filter (where outcome = 'call_back') from mapped"""
-    ).fetchone()
+                  count(*) filter (where outcome = 'call_back') from mapped""")
     report = IngestReport("calls-101", files=len(files), rows=total)
     kind = " (illustrative)" if illustrative else ""
     report.lines.append(f"  {force.name}: {months} month(s) {first:%Y-%m}..{last:%Y-%m}{kind}; loaded months "
                         "replace any published for the same months")
     report.lines.append(f"  answered {answered:,} ({answered / total:.1%}), abandoned {abandoned:,} "
                         f"({abandoned / total:.1%}), call back {call_back:,} ({call_back / total:.1%})")
-    no_csp = con.execute("select count(*) from mapped where unassigned_reason = 'no caller CSP'").fetchone()[0]
+    no_csp = one(con, "select count(*) from mapped where unassigned_reason = 'no caller CSP'")[0]
     if no_csp:
         report.lines.append(f"  no caller CSP (counted as unassigned): {no_csp:,} ({no_csp / total:.1%})")
     unknown = con.execute(

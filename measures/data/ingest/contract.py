@@ -87,11 +87,19 @@ def record_line(file: str, index: int) -> int | None:
     return None
 
 
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:
+    """The one row of a query that always has one (an aggregate, or a row known to exist)."""
+    row = con.execute(sql, params or {}).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from: {sql.split()[:6]}")
+    return row
+
+
 def locate(con: duckdb.DuckDBPyConnection, rn: int) -> tuple[str, int | None]:
     """(file, line) of the row of `raw` whose rowid is `rn`."""
-    file, first = con.execute(
+    file, first = one(con,
         """select f.filename, (select min(rowid) from raw r2 where r2.file_no = r.file_no)
-           from raw r join files f using (file_no) where r.rowid = $rn""", {"rn": rn}).fetchone()
+           from raw r join files f using (file_no) where r.rowid = $rn""", {"rn": rn})
     return file, record_line(file, rn - first)
 
 

@@ -26,6 +26,7 @@ from measures.data.ingest.contract import (
     force_area_lookup,
     locate,
     merge_periods,
+    one,
     read_strict,
     refuse_duplicates,
     refuse_first,
@@ -153,16 +154,15 @@ def ingest(paths: list[Path], data_dir: Path, illustrative: bool = False) -> Ing
 
 
 def _report(con: duckdb.DuckDBPyConnection, files: list[Path], force: config.Force, illustrative: bool) -> IngestReport:
-    rows, months, first, last, records = con.execute(
-        "select count(*), count(distinct month), min(month), max(month), sum(count) from mapped").fetchone()
+    rows, months, first, last, records = one(
+        con, "select count(*), count(distinct month), min(month), max(month), sum(count) from mapped")
     report = IngestReport("hidden-crime", files=len(files), rows=rows)
     kind = " (illustrative)" if illustrative else ""
     report.lines.append(f"  {force.name}: {months} month(s) {first:%Y-%m}..{last:%Y-%m}, {records:,} records{kind}; "
                         "loaded months replace any published for the same month and strand")
     for strand, total in con.execute("select strand, sum(count) from mapped group by 1 order by 1").fetchall():
         report.lines.append(f"  {strand}: {total:,}")
-    no_area = con.execute("select count(*), coalesce(sum(count), 0) from mapped where unassigned_reason = 'no area'"
-                          ).fetchone()
+    no_area = one(con, "select count(*), coalesce(sum(count), 0) from mapped where unassigned_reason = 'no area'")
     if no_area[0]:
         report.lines.append(f"  no area_code (counted as unassigned): {no_area[0]:,} rows, {no_area[1]:,} records")
     unknown = con.execute(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from measures.data import config, store
 from measures.data.ingest import IngestError, IngestReport, check_text_header, find_files
+from measures.data.ingest.contract import one
 from measures.data.ingest.csv_errors import csv_error
 
 COLUMNS = [
@@ -246,7 +247,7 @@ def ingest(paths: list[Path], data_dir: Path) -> IngestReport:
 
 
 def _report(con: duckdb.DuckDBPyConnection, files: list[Path]) -> IngestReport:
-    total = con.execute("select count(*) from raw").fetchone()[0]
+    total = one(con, "select count(*) from raw")[0]
     report = IngestReport("police-uk", files=len(files), rows=total)
     for force, months, first, last, rows, unassigned in con.execute(
         """select force_code, count(distinct month), min(month), max(month), count(*),

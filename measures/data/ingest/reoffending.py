@@ -25,6 +25,7 @@ from measures.data.ingest.contract import (
     coverage,
     force_area_lookup,
     merge_periods,
+    one,
     read_strict,
     refuse_duplicates,
     refuse_first,
@@ -157,9 +158,9 @@ def ingest(paths: list[Path], data_dir: Path, illustrative: bool = False) -> Ing
 
 
 def _report(con: duckdb.DuckDBPyConnection, files: list[Path], force: config.Force, illustrative: bool) -> IngestReport:
-    rows, cohorts, first, last, offenders = con.execute(
-        "select count(*), count(distinct cohort_start), min(cohort_start), max(cohort_end), sum(offenders) "
-        "from new_cohorts").fetchone()
+    rows, cohorts, first, last, offenders = one(
+        con, "select count(*), count(distinct cohort_start), min(cohort_start), max(cohort_end), sum(offenders) "
+        "from new_cohorts")
     report = IngestReport("reoffending", files=len(files), rows=rows)
     kind = " (illustrative)" if illustrative else ""
     report.lines.append(f"  {force.name}: {cohorts} quarterly cohort(s) {first:%Y-%m-%d}..{last:%Y-%m-%d}, "
