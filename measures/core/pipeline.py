@@ -43,18 +43,36 @@ PRIMARY_AREA_TYPES = ("csp",)
 
 # --- query -> force total -> values ---------------------------------------------------------
 
+def _total(values: pd.Series) -> float:
+    """A sum that stays missing where every value is (a count with no data is not 0)."""
+    return values.sum(min_count=1)
+
+
+def count_sums(frame: pd.DataFrame, measure: registry.Measure | None = None) -> dict[str, tuple[str, Any]]:
+    """How a frame's counts add up over areas or periods (pandas named aggregation).
+
+    Over periods (`measure` given), a rate's residents do not add up: they are the mean
+    population; counts of people (a proportion's denominator) do. Over areas everything adds.
+    """
+    sums: dict[str, tuple[str, Any]] = {c: (c, _total) for c in COUNT_COLUMNS if c in frame}
+    if measure is not None and measure.method == "rate_per_1000" and "denominator" in frame:
+        sums["denominator"] = ("denominator", "mean")
+    return sums
+
+
+def _areas_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["area_type"].isin(("csp", "unassigned"))].reset_index(drop=True)
+
+
 def query_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str) -> pd.DataFrame:
     """The measure's rows for each CSP and the unassigned bucket, over the whole history."""
     params = {"force": force_code, "from": EARLIEST, "to": LATEST, **measure.params}
-    frame = db.query(con, measure.query, params)
-    return frame[frame["area_type"].isin(("csp", "unassigned"))].reset_index(drop=True)
+    return _areas_rows(db.query(con, measure.query, params))
 
 
 def query_with_force(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pd.DataFrame:
     """A measure query's rows with the force row added (for queries run outside a registry measure)."""
-    frame = db.query(con, name, params)
-    frame = frame[frame["area_type"].isin(("csp", "unassigned"))].reset_index(drop=True)
-    return add_force_total(frame, str(params["force"]))
+    return add_force_total(_areas_rows(db.query(con, name, params)), str(params["force"]))
 
 
 def combine_areas(frame: pd.DataFrame, force: config.Force) -> pd.DataFrame:
@@ -64,16 +82,15 @@ def combine_areas(frame: pd.DataFrame, force: config.Force) -> pd.DataFrame:
         return frame
     frame = frame.copy()
     frame["area_code"] = frame["area_code"].replace(parts)
-    sums = {c: (c, lambda s: s.sum(min_count=1)) for c in COUNT_COLUMNS if c in frame}
-    return frame.groupby(["period_start", "period_end", "area_code", "area_type"], as_index=False, sort=False).agg(**sums)
+    return frame.groupby(["period_start", "period_end", "area_code", "area_type"], as_index=False,
+                         sort=False).agg(**count_sums(frame))
 
 
 def add_force_total(frame: pd.DataFrame, force_code: str) -> pd.DataFrame:
     """The force row of each period: the sum of its CSP and unassigned rows (residents: of its CSPs)."""
     if frame.empty:
         return frame
-    sums = {c: (c, lambda s: s.sum(min_count=1)) for c in COUNT_COLUMNS if c in frame}
-    force = frame.groupby(["period_start", "period_end"], as_index=False).agg(**sums)
+    force = frame.groupby(["period_start", "period_end"], as_index=False).agg(**count_sums(frame))
     force["area_code"], force["area_type"] = force_code, "force"
     return pd.concat([frame, force[frame.columns]], ignore_index=True)
 
@@ -89,12 +106,8 @@ def csp_by_year(frame: pd.DataFrame, measure: registry.Measure) -> pd.DataFrame:
     if below.empty:
         return frame
     below["year"] = pd.to_datetime(below["period_start"]).dt.year
-    sums: dict[str, tuple[str, Any]] = {c: (c, lambda s: s.sum(min_count=1))
-                                        for c in ("numerator", "numerator_sq") if c in below}
-    # Residents do not add up over months; counts of people (a proportion's denominator) do.
-    sums["denominator"] = ("denominator", "mean") if measure.method == "rate_per_1000" else (
-        "denominator", lambda s: s.sum(min_count=1))
-    yearly = below.groupby(["year", "area_code", "area_type"], as_index=False, sort=False).agg(**sums)
+    yearly = below.groupby(["year", "area_code", "area_type"], as_index=False, sort=False).agg(
+        **count_sums(below, measure))
     # Every area's row of a year covers the months the data has that year (an area with no row in a
     # month had none that month), so all of a year's rows carry the same dates.
     bounds = below.groupby("year", as_index=False).agg(period_start=("period_start", "min"),
@@ -165,15 +178,14 @@ def add_signals(frame: pd.DataFrame, measure: registry.Measure) -> pd.DataFrame:
     frame = frame.copy()
     for column in SIGNAL_COLUMNS:
         frame[column] = pd.Series([None] * len(frame), dtype="object", index=frame.index)
-    freq = frequency_alias(measure)
-    change_points = [pd.Timestamp(f"{c['period']}-01") for c in getattr(measure, "change_points", ()) or ()]
+    change_points = [pd.Timestamp(f"{c['period']}-01") for c in measure.change_points]
     starts = pd.to_datetime(frame["period_start"])
-    yearly = year_rows(frame)
     for _, rows in frame[frame["value"].notna()].groupby("area_code", sort=False):
         when = starts[rows.index]
-        step = "YS" if bool(yearly[rows.index].all()) else freq  # an area published by year: a point a year
-        calendar = pd.date_range(when.min(), when.max(), freq=step) if step == freq else pd.DatetimeIndex(
-            sorted(when.unique()))
+        if series_frequency(measure, rows) == "YS":  # an area published by year: a point a year, as dated
+            calendar = pd.DatetimeIndex(sorted(when.unique()))
+        else:  # calendar periods, a missing one a gap
+            calendar = pd.date_range(when.min(), when.max(), freq=frequency_alias(measure))
         values = pd.Series(rows["value"].to_numpy(dtype="float64"), index=when.to_numpy()).reindex(calendar)
         rebase = [int(calendar.searchsorted(c)) for c in change_points if calendar[0] < c <= calendar[-1]]
         result = spc.spc(values.to_numpy(), rebase_at=rebase)
@@ -218,9 +230,8 @@ def withhold_signals(frame: pd.DataFrame) -> pd.DataFrame:
 # Which count each measure's numerator and denominator are, where a family's measures share
 # counts (reoffending: reoffenders are the rate's numerator and the per-reoffender denominator).
 def _quantities(measure: registry.Measure) -> tuple[str, str | None]:
-    declared = getattr(measure, "disclosure_counts", None)
-    if declared:
-        return declared[0], (declared[1] if len(declared) > 1 else None)
+    if measure.disclosure_counts:  # the registry checks there are two
+        return measure.disclosure_counts[0], measure.disclosure_counts[1]
     # Rates per 1,000 residents: the residents are public, only the count is controlled.
     return "count", (None if measure.method == "rate_per_1000" else "denominator")
 
@@ -232,29 +243,31 @@ def _family_measures(measure: registry.Measure) -> list[registry.Measure]:
     audited with every member and variant of their family that declares them too; any other
     measure's counts are its own (each hidden-crime strand stands alone).
     """
-    if not getattr(measure, "disclosure_counts", None):
+    if not measure.disclosure_counts:
         return [measure]
-    members = [m for m in registry.measures()
-               if m.family == measure.family and m.disclosure_control and getattr(m, "disclosure_counts", None)]
+    members = [m for m in registry.members(measure.family) if m.disclosure_control and m.disclosure_counts]
     variants = family_variants(measure)
     return [registry.variant(m, v) for m in members for v in variants] if variants else members
 
 
+def _family(measure: registry.Measure) -> registry.Family | None:
+    """The measure's family (None for a measure built in code with none)."""
+    try:
+        return registry.family(measure.family)
+    except KeyError:
+        return None
+
+
 def family_variants(measure: registry.Measure) -> list[str]:
     """The variant values of the measure's family (e.g. all, adult, juvenile), or none."""
-    try:
-        family = registry.family(measure.family)
-    except (AttributeError, KeyError):
-        return []
-    return [str(v) for v in (family.variants or {})]
+    family = _family(measure)
+    return list(family.variants) if family else []
 
 
 def _variant_of(measure: registry.Measure) -> str:
-    try:
-        family = registry.family(measure.family)
-    except (AttributeError, KeyError):
-        return ""
-    return str(measure.params.get(family.variant_param, "")) if family.variants else ""
+    """Which of its family's variants a measure is ("" where the family has none: strands stand alone)."""
+    family = _family(measure)
+    return str(measure.params.get(family.variant_param, "")) if family and family.variants else ""
 
 
 def _cells(frames: Iterable[tuple[registry.Measure, pd.DataFrame]]) -> pd.DataFrame:
@@ -285,48 +298,38 @@ def _complete(cells: pd.DataFrame) -> pd.DataFrame:
 
 def family_relations(measure: registry.Measure) -> dict:
     """What an outsider knows links the family's counts (measures.core.disclosure's relations)."""
-    try:
-        family = registry.family(measure.family)
-    except (AttributeError, KeyError):
+    family = _family(measure)
+    if family is None:
         return {}
     relations: dict = {}
-    variants = [str(v) for v in (family.variants or {})]
+    variants = list(family.variants)
     if len(variants) > 2:  # the first variant is the total of the others (all = adult + juvenile)
         relations["variant_sum"] = (variants[0], tuple(variants[1:]))
-    at_most = getattr(family, "at_most", None)
-    if at_most:
-        relations["at_most"] = tuple(tuple(pair) for pair in at_most)
+    if family.at_most:
+        relations["at_most"] = family.at_most
     return relations
 
 
-def suppress(frame: pd.DataFrame, measure: registry.Measure) -> pd.DataFrame:
-    """Public-mode disclosure control of a frame whose counts are its own (no family shares them)."""
-    cells = _cells([(measure, frame)])
+def suppress(frame: pd.DataFrame, measure: registry.Measure,
+             shared: Iterable[tuple[registry.Measure, pd.DataFrame]] = ()) -> pd.DataFrame:
+    """Public-mode disclosure control of a measure's frame, decided over its counts and those of the
+    `shared` frames (the other members and variants of its family that share counts); the frame's
+    hidden counts are blanked and its charts withheld where a baseline holds a hidden period."""
+    cells = _cells([(measure, frame), *shared])
     if bool(year_rows(frame).any()):
         cells = force_by_year(cells, frame)
-    cells["status"] = disclosure.protect(cells, primary_area_types=PRIMARY_AREA_TYPES).to_numpy()
+    status = disclosure.protect(cells, primary_area_types=PRIMARY_AREA_TYPES, **family_relations(measure))
+    cells["status"] = status.to_numpy()
     return withhold_signals(apply_status(frame, measure, cells))
 
 
 def protect(con: duckdb.DuckDBPyConnection, measure: registry.Measure, frame: pd.DataFrame,
             force: config.Force) -> pd.DataFrame:
     """Public-mode disclosure control of one measure's frame, decided over its whole family."""
-    members = _family_measures(measure)
     own = (measure.id, _variant_of(measure))
-    frames = []
-    for member in members:
-        if (member.id, _variant_of(member)) == own:
-            frames.append((member, frame))
-        else:
-            frames.append((member, _counted_rows(con, member, force)))
-    if all((m.id, _variant_of(m)) != own for m, _ in frames):
-        frames.append((measure, frame))
-    cells = _cells(frames)
-    if bool(year_rows(frame).any()):
-        cells = force_by_year(cells, frame)
-    status = disclosure.protect(cells, primary_area_types=PRIMARY_AREA_TYPES, **family_relations(measure))
-    cells["status"] = status.to_numpy()
-    return apply_status(frame, measure, cells)
+    shared = [(member, _counted_rows(con, member, force)) for member in _family_measures(measure)
+              if (member.id, _variant_of(member)) != own]
+    return suppress(frame, measure, shared)
 
 
 def force_by_year(cells: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
@@ -404,7 +407,6 @@ def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, for
     frame["suppression"] = ""
     if public and measure.disclosure_control and not frame.empty:
         frame = protect(con, measure, frame, force)
-        frame = withhold_signals(frame)
     frame = _typed_signals(frame)
     frame["order"] = frame["area_type"].map(AREA_TYPE_ORDER)
     frame = frame.sort_values(["period_start", "order", "area_name"]).drop(columns="order").reset_index(drop=True)
@@ -465,23 +467,20 @@ def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date
             rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64")
     if "suppression" not in rows:
         rows["suppression"] = np.where(rows["suppressed"].astype(bool), PRIMARY, "")
-    sums = {"numerator": ("numerator", lambda s: s.sum(min_count=1)),
+    if "numerator_sq" in rows and rows["numerator_sq"].isna().all():
+        rows = rows.drop(columns="numerator_sq")
+    sums = {**count_sums(rows, measure),
             "suppressed": ("suppressed", "any"),
             "suppression": ("suppression", lambda s: PRIMARY if (s == PRIMARY).any() else
                             (SECONDARY if (s != "").any() else "")),
             "periods": ("period_start", "nunique")}
-    sums["denominator"] = ("denominator", "mean") if measure.method == "rate_per_1000" else (
-        "denominator", lambda s: s.sum(min_count=1))
-    if "numerator_sq" in rows and rows["numerator_sq"].notna().any():
-        sums["numerator_sq"] = ("numerator_sq", lambda s: s.sum(min_count=1))
     period = rows.groupby(["area_code", "area_name", "area_type"], as_index=False, sort=False).agg(**sums)
     period["suppressed"] = period["suppressed"].astype(bool)
     # A window with a hidden period is hidden as a whole; it says why through its own rows.
     period.loc[period["suppressed"] & (period["suppression"] == ""), "suppression"] = SECONDARY
-    period.loc[period["suppressed"], ["numerator", "denominator"]] = np.nan
-    if measure.method == "rate_per_1000":  # residents are public: keep them for the table
-        period["denominator"] = rows.groupby("area_code", sort=False)["denominator"].mean().reindex(
-            period["area_code"]).to_numpy()
+    # Residents are public (a rate's denominator stays for the table); counts of people are hidden.
+    hidden_counts = ["numerator"] if measure.method == "rate_per_1000" else ["numerator", "denominator"]
+    period.loc[period["suppressed"], hidden_counts] = np.nan
     period = add_values(period, measure, 0.95)
     strong = add_values(period[[c for c in period if c not in ("value", "lower_95", "upper_95")]], measure, 0.998)
     period["lower_998"], period["upper_998"] = strong["lower_95"].to_numpy(), strong["upper_95"].to_numpy()
