@@ -148,10 +148,13 @@ def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
     if kind == "outside_limits":
         points = 1
     run = present.iloc[len(present) - points:]
-    calendar = pd.date_range(run["period_start"].iloc[0], run["period_start"].iloc[-1],
-                             freq=pipeline.frequency_alias(frequency))
-    return SignalRun(kind, direction, points, pd.Timestamp(run["period_start"].iloc[0]),
-                     pd.Timestamp(run["period_start"].iloc[-1]), len(calendar) == points)
+    starts = pd.to_datetime(run["period_start"])
+    if bool(pipeline.year_rows(run).all()):  # an area published by year (its first year may start late)
+        spanned = int(starts.dt.year.max() - starts.dt.year.min()) + 1
+    else:
+        spanned = len(pd.date_range(starts.iloc[0], starts.iloc[-1], freq=pipeline.frequency_alias(frequency)))
+    return SignalRun(kind, direction, points, pd.Timestamp(starts.iloc[0]), pd.Timestamp(starts.iloc[-1]),
+                     spanned == points)
 
 
 def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
@@ -195,10 +198,8 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
         row.sparkline = history.iloc[-window:].rename("value").rename_axis("period_start").reset_index()
         # The signal the pipeline gave the latest period (the Overview's and the measure page's too).
         row.signal = card.signal
-        if card.signal not in ("none", pipeline.NOT_ASSESSED):
-            mine = frame[frame["area_code"] == area_code].copy()
-            mine["period_start"] = pd.to_datetime(mine["period_start"])
-            row.run = signal_run(mine[mine["period_start"] <= pd.Timestamp(card_as_of)], measure.frequency)
+        if card.signal not in ("none", pipeline.NOT_ASSESSED):  # the card's rows: the area's up to the period
+            row.run = signal_run(area_rows, measure.frequency)
     # The benchmark: the force's records located in a CSP (measures.core.pipeline.benchmark says which).
     benchmark, row.benchmark_text = pipeline.benchmark(period, measure)
     if benchmark is not None:

@@ -58,7 +58,7 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
     previous = _row_at(rows, latest["period_start"] - step)
     year_before = _row_at(rows, latest["period_start"] - pd.DateOffset(months=12))
     signal, kind = latest_signal(latest)
-    columns = [c for c in ("period_start", "value", "suppressed") if c in rows]
+    columns = [c for c in ("period_start", "value", "suppressed", "signal", "period_type") if c in rows]
     return Card(measure, rows[columns], latest, previous, year_before, signal, kind,
                 _target_met(measure, latest), bool(latest["suppressed"]))
 

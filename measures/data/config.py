@@ -75,10 +75,14 @@ class Force:
         csps = [a for a in self.csps if a.code not in parts]
         for combined in self.public_combined:
             members = [by_code[p] for p in combined.parts if p in by_code]
-            counts = [a.population for a in members]
-            population = sum(c for c in counts if c is not None) if all(counts) else None
-            csps.append(Area(combined.code, combined.name, "csp", population))
+            csps.append(Area(combined.code, combined.name, "csp", total_population(members)))
         return replace(self, csps=tuple(csps), public_combined=())
+
+
+def total_population(areas: list[Area]) -> int | None:
+    """The areas' residents together, or None where any area's are not known."""
+    counts = [a.population for a in areas]
+    return sum(c for c in counts if c is not None) if all(counts) else None
 
 
 def unassigned_code(force_code: str) -> str:
@@ -123,8 +127,7 @@ def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple
         known = rows["lad_code"].isin(residents.index)
         csp_population = int(residents[rows["lad_code"]].sum()) if known.all() else None
         csps.append(Area(csp_code, names.get(csp_code, rows["csp_name"].iloc[0]), "csp", csp_population))
-    counts = [a.population for a in csps]
-    force_population = sum(c for c in counts if c is not None) if all(counts) else None
+    force_population = total_population(csps)
     return Force(
         code=code,
         name=name,

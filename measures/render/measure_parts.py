@@ -115,7 +115,8 @@ def trend_part(measure: registry.Measure, series: pd.DataFrame, area_name: str, 
                    "suppressed (marked S: fewer than 5, or hidden to protect another small count); no control limits "
                    "are drawn because limits computed with the hidden values would give them away.")
         return ChartPart(fig, summary, table, file_name)
-    if "mean" in series and series["value"].notna().any() and series.loc[series["value"].notna(), "mean"].isna().all():
+    withheld = series.loc[series["value"].notna(), "signal_meaning"] if "signal_meaning" in series else None
+    if withheld is not None and len(withheld) and withheld.eq(pipeline.NOT_ASSESSED).all():
         fig = charts.period_line(series, title, measure.unit, freq, measure.illustrative)
         summary = (f"{measure.title} for {area_name}: no control limits are published for this series, because its "
                    "baseline includes a suppressed period.")

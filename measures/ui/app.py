@@ -157,14 +157,15 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
     carry an area code: choosing a CSP on any of them selects it here, in the URL, and so in
     every chart of the page.
     """
-    areas = force().areas()
-    codes = [a.code for a in areas]
-    parts = config.load_force().part_of() if public_mode() else {}
+    shown = force()
+    codes = [a.code for a in shown.areas()]
+    configured = config.load_force()
+    parts = configured.part_of() if public_mode() else {}
     asked = _first(st.query_params.get_all(key)) if key in st.query_params else None
     if asked in parts:  # a CSP the public site publishes as part of a combined area: show that area
         st.query_params[key] = parts[asked]
-        st.info(f"{config.load_force().get_area(asked).name} is published as part of "
-                f"{force().get_area(parts[asked]).name} on this site.")
+        st.info(f"{configured.get_area(asked).name} is published as part of "
+                f"{shown.get_area(parts[asked]).name} on this site.")
     clicked = _clicked_area(linked_charts, codes)
     widget_key = f"picker_{key}"
     if clicked is not None:
@@ -174,10 +175,10 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
         st.session_state[widget_key] = clicked
     chosen = url_value(key, codes, codes[0], "area")
     code = st.selectbox("Area", codes, index=None if widget_key in st.session_state else codes.index(chosen),
-                        format_func=lambda c: force().get_area(c).name, key=widget_key)
+                        format_func=lambda c: shown.get_area(c).name, key=widget_key)
     code = code or chosen
     st.query_params[key] = code
-    return force().get_area(code)
+    return shown.get_area(code)
 
 
 def month_label(month: dt.date) -> str:
