@@ -25,5 +25,6 @@ if not app.public_mode():  # the public site has no way to change data: the page
 app.PAGES.update({page.url_path: page for page in pages if page.url_path})
 navigation = st.navigation(pages)
 with st.sidebar:
+    app.force_picker()
     st.caption(f"{app.force().name} · {'public site' if app.public_mode() else 'analyst mode'}")
 navigation.run()

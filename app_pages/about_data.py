@@ -49,6 +49,7 @@ else:
 st.header("Licence and attribution")
 st.markdown(f"{app.ATTRIBUTION}  \n"
             "Recorded crime: data.police.uk street-level crime (Home Office). ONS: Police force area data tables, "
-            "Table C2; Census 2021 usual residents; Local Authority District to Community Safety Partnership to "
-            "Police Force Area lookup (January 2017).  \n"
+            "Tables C2 and C5; ONS mid-year population estimates 2011-2023; English Indices of Deprivation 2019 "
+            "(MHCLG); Local Authority District to Community Safety Partnership to "
+            "Police Force Area lookups (January 2017 and December 2023).  \n"
             f"Boundaries: {about.boundaries_attribution()}")

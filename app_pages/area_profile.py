@@ -5,7 +5,7 @@ import streamlit as st
 
 from measures.core import profile, registry
 from measures.render import briefing, charts, geo
-from measures.ui import app
+from measures.ui import app, similar_view
 
 force = app.force()
 frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
@@ -17,7 +17,8 @@ with st.sidebar:
         st.stop()
     first, last = app.period_picker(months)
 
-pack = briefing.build(frames, force, area.code, first, last, app.public_mode(), app.data_version())
+pack = briefing.build(frames, force, area.code, first, last, app.public_mode(), app.data_version(),
+                      app.profile_windows(first, last))
 st.title(f"Area profile: {area.name}")
 st.caption(f"{pack.period}. Every Plan measure against the {force.name} value and the range of its CSPs; "
            "colour says whether the difference is significant (99.8% or 95% limits), read through each measure's "
@@ -71,17 +72,20 @@ app.chart_notes(f"{area.name}, {pack.period}: each measure's period value, the f
                 "comparison and the latest control-chart signal.", export_table,
                 f"area_profile_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv", "profile")
 
+similar_view.section(area, first, last)
+
 st.header("Briefing pack")
 st.markdown("The same profile as one file to take into a meeting: a cover with the data dates, the spine chart, "
             "the findings, a panel per Plan theme, and the sources, methods and licence"
             + (" (public version: the same suppression as this page)." if app.public_mode() else "."))
 name = f"briefing_{area.code}_{first:%Y-%m}_{last:%Y-%m}"
 html_button, pdf_button = st.columns(2)
+pack_html = lambda: briefing.render_html(similar_view.pack_with_panel(pack))  # noqa: E731  (built on download only)
 with html_button:
-    st.download_button("Download the briefing pack (HTML)", lambda: briefing.render_html(pack), file_name=f"{name}.html",
+    st.download_button("Download the briefing pack (HTML)", pack_html, file_name=f"{name}.html",
                        mime="text/html", key="download_pack_html", icon=":material/download:", on_click="ignore")
 with pdf_button:
-    st.download_button("Download the briefing pack (PDF)", lambda: briefing.render_pdf(briefing.render_html(pack)),
+    st.download_button("Download the briefing pack (PDF)", lambda: briefing.render_pdf(pack_html()),
                        file_name=f"{name}.pdf", mime="application/pdf", key="download_pack_pdf",
                        icon=":material/picture_as_pdf:", on_click="ignore")
 st.caption(f"Or from the command line: `python -m measures briefing --area {area.code} --from {first:%Y-%m} "

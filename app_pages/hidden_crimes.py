@@ -6,6 +6,7 @@ the strands are the members of the registry's hidden_crime family).
 
 import streamlit as st
 
+from measures.core import vocabulary
 from measures.render.measure_parts import display_table
 from measures.ui import app, hidden_view
 
@@ -61,4 +62,4 @@ if app.public_mode():
     st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed; "
                "a CSP with a suppressed month is suppressed for the whole period.")
 app.sources_footer(f"Source: {measure.source}. {measure.licence}. {app.ILLUSTRATIVE_LABEL}.",
-                   "Residents: Census 2021 usual residents (ONS).")
+                   vocabulary.residents_note())

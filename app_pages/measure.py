@@ -3,7 +3,7 @@
 import streamlit as st
 
 from measures.core import measure_view, registry
-from measures.render import charts
+from measures.render import charts, measure_parts
 from measures.ui import app
 
 ids = registry.ids()
@@ -25,15 +25,13 @@ if measure.polarity == "neutral":
 
 frame = app.measure(measure_id)
 series = measure_view.area_series(frame, area.code)
-if series["value"].notna().sum() < 3:
-    st.info(f"Too few values for {area.name} to draw a control chart.")
+trend = measure_parts.trend_part(measure, series, area.name, f"{measure.title}, {area.name}",
+                                 f"{measure_id}_{area.code}.csv")
+if trend.figure is None:
+    st.info(trend.summary)
 else:
-    words = measure_view.signal_words(measure, series)
-    target = measure.target["value"] if measure.target else None
-    st.plotly_chart(charts.control_chart(series, f"{measure.title}, {area.name}", measure.unit,
-                                         measure_view.frequency_alias(measure), measure.illustrative, target),
-                    key="control_chart")
-    st.caption(measure_view.control_summary(measure, area.name, series, words))
+    st.plotly_chart(trend.figure, key="control_chart")
+    st.caption(trend.summary)
 
 latest, period = measure_view.latest_by_area(frame)
 if period is not None:

@@ -24,6 +24,8 @@ def card_period(frame: pd.DataFrame, card: scorecard.Card, as_of: dt.date) -> tu
         last = next((s for s in reversed(starts) if s <= as_of), None)
     if last is None:
         return None, None
+    if card.measure.frequency == "rolling_year":  # one ONS year is the period itself
+        return last, last
     first_allowed = (pd.Timestamp(last) - pd.DateOffset(months=11)).date()
     first = next((s for s in starts if first_allowed <= s <= last), last)
     return first, last
@@ -38,7 +40,7 @@ st.caption(f"{area.name}, periods up to {as_of:%B %Y}. Each measure's latest per
            "change, and whether it changed for real (statistical process control), not only by chance.")
 if app.public_mode():
     st.info(vocabulary.SUPPRESSION_RULE + " So no victim or offender can be identified.")
-st.page_link(app.PAGES["area-profile"], label=f"Area profile and briefing pack (PDF, HTML) for {area.name}", icon=":material/description:", query_params={"area": area.code})  # noqa: E501
+st.page_link(app.PAGES["area-profile"], label=f"Area profile and briefing pack (PDF, HTML) for {area.name}", icon=":material/description:", query_params=app.link_params(area=area.code))  # noqa: E501
 
 for theme in registry.THEMES:
     theme_measures = [m for m in registry.measures() if m.theme == theme]
@@ -61,7 +63,7 @@ for theme in registry.THEMES:
                 if page.url_path != url_path:  # the measure's page is not on this site: the detail page
                     params = {"measure": measure.id, "area": area.code}
                 st.page_link(page, label="Open the measure page", icon=":material/arrow_forward:",
-                             query_params=params)
+                             query_params=app.link_params(**params))
             with figures:
                 if card.latest is None:
                     st.markdown("No data for this area.")

@@ -7,9 +7,9 @@ it gives the crime types, which ?types= and the sidebar can refine.
 
 import streamlit as st
 
-from measures.core import registry
+from measures.core import registry, vocabulary
 from measures.render import charts
-from measures.ui import app, recorded_view, views
+from measures.ui import app, recorded_view, similar_view, views
 
 FAMILY = "police_uk"
 
@@ -77,6 +77,8 @@ st.dataframe(table, hide_index=True)
 st.download_button("Download these figures (CSV)", table.to_csv(index=False), file_name="recorded_crime.csv",
                    mime="text/csv")
 
+similar_view.section(area, period_from, period_to, default_measure=measure.id)  # the force: the national map
+
 st.subheader("Against ONS recorded crime")
 reconciliation = views.reconciliation(force.code)
 if reconciliation.empty:
@@ -88,4 +90,5 @@ else:
 app.sources_footer(
     "Source: data.police.uk street-level crime (Home Office), " + views.coverage_text(force.code),
     "ONS Police force area data tables, Table C2.",
+    vocabulary.residents_note(),
 )

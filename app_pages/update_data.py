@@ -35,7 +35,8 @@ if source in ("calls-101", "reoffending", "hidden-crime"):
     illustrative = st.checkbox("These are illustrative (generated) figures, not real records", key="update_illustrative",
                                on_change=_forget_check,
                                help=f"Charts and exports of these rows will say '{app.ILLUSTRATIVE_LABEL}'.")
-uploads = st.file_uploader("Files (CSV, or a .zip of CSVs)", type=["csv", "zip"], accept_multiple_files=True,
+uploads = st.file_uploader("Files (CSV, a .zip of CSVs, or the ONS .xlsx workbook)", type=["csv", "zip", "xlsx"],
+                           accept_multiple_files=True,
                            key=f"update_files_{source}", on_change=_forget_check)
 
 if st.button("Check the files", type="primary", disabled=not uploads, icon=":material/fact_check:"):

@@ -7,15 +7,18 @@ count by month, force, area and crime type), N times. Checks both give the same 
 and prints rows, median seconds, rows per second and the throughput ratio.
 
     python bench/ingest.py [--runs 3]
+    python bench/ingest.py --national [PATH]   # the monthly zips: our ingest vs bare DuckDB read_csv + group-by
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -62,10 +65,57 @@ def timed(function, files: list[Path], runs: int) -> tuple[float, pd.Series]:
     return statistics.median(seconds), result
 
 
+def national(folder: Path) -> int:
+    """Our ingest of the zips (read in place) against DuckDB reading the same files unzipped."""
+    import duckdb
+
+    zips = sorted(folder.glob("*.zip"))
+    if not zips:
+        print(f"no .zip files in {folder}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        report = police_uk.ingest(zips, Path(tmp) / "data")
+        ingest_s = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # measured before DuckDB runs
+        rows = report.rows
+        start = time.perf_counter()
+        unzipped = Path(tmp) / "unzipped"
+        for archive in zips:
+            with zipfile.ZipFile(archive) as bundle:
+                bundle.extractall(unzipped, [m for m in bundle.namelist() if m.endswith("-street.csv")])
+        unzip_s = time.perf_counter() - start
+        columns = {c: "DOUBLE" if c in ("Longitude", "Latitude") else "VARCHAR" for c in police_uk.COLUMNS}
+        con = duckdb.connect()
+        con.execute("set enable_progress_bar = false")
+        start = time.perf_counter()
+        con.execute(
+            f"""copy (select "Month", "Falls within", regexp_extract("LSOA name", '^(.*) [0-9]{{3}}[A-Z]$', 1) as district,
+                             "Crime type", count(*) as n
+                      from read_csv('{unzipped}/*/*-street.csv', header=true, auto_detect=false, strict_mode=true,
+                                    columns={columns!r})
+                      group by all) to '{tmp}/bare.parquet' (format parquet)"""
+        )
+        duck_s = time.perf_counter() - start
+        duck_total = con.execute(f"select sum(n) from '{tmp}/bare.parquet'").fetchone()[0]
+    ingest_rate, duck_rate = rows / ingest_s, duck_total / duck_s
+    print(f"{len(zips)} zips, {rows:,} rows")
+    print(f"  measures ingest (from the zips): {rows:>10,} rows {ingest_s:7.2f} s {ingest_rate:>11,.0f} rows/s")
+    print(f"  unzip for DuckDB (not timed in its figure): {unzip_s:.2f} s")
+    print(f"  bare DuckDB read_csv + group-by: {duck_total:>10,} rows {duck_s:7.2f} s {duck_rate:>11,.0f} rows/s")
+    print(f"  ratio (ingest throughput / DuckDB throughput): {ingest_rate / duck_rate:.2f}")
+    print(f"  peak RSS of the ingest: {peak_mb:,.0f} MB")
+    return 0 if rows == duck_total else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--national", nargs="?", const=SHARED_DATA_DIR / "police_uk_national", type=Path, default=None,
+                        help="benchmark the monthly zips in this folder (default: the shared police_uk_national)")
     args = parser.parse_args()
+    if args.national is not None:
+        return national(args.national)
     folder = SHARED_DATA_DIR / "police_uk"
     files = sorted(folder.rglob(police_uk.FILE_PATTERN))
     if not files:

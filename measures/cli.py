@@ -1,8 +1,9 @@
-"""Command line: python -m measures ingest|export|list ... (contract in DESIGN.md)."""
+"""Command line: python -m measures ingest|export|list|similar ... (contract in DESIGN.md)."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list the measures")
     listing.add_argument("--format", choices=("text", "csv"), default="text")
+
+    similar = commands.add_parser("similar", help="the CSPs most similar to a CSP (deprivation, density, size)")
+    similar.add_argument("code", nargs="?", help="a CSP code (E22..., W14...)")
+    similar.add_argument("--all", action="store_true", help="every CSP: one row per CSP and neighbour")
+    similar.add_argument("--n", type=int, default=15, help="neighbours per CSP (default 15)")
+    similar.add_argument("--format", choices=("text", "csv"), default="text")
     return parser
 
 
@@ -94,6 +101,37 @@ def _list(args: argparse.Namespace) -> int:
         for row in table.itertuples():
             flag = " [illustrative]" if row.illustrative else ""
             print(f"{row.id:36} {row.title}{flag}\n{'':36} source: {row.source}")
+    return 0
+
+
+def _similar(args: argparse.Namespace) -> int:
+    from measures.core import similar
+    from measures.data.validation import UsageError
+
+    if args.all == (args.code is not None):
+        raise UsageError("give one CSP code or --all")
+    if args.n < 1:
+        raise UsageError(f"--n must be 1 or more, not {args.n}")
+    try:
+        frame = similar.all_similar(args.n) if args.all else similar.similar_areas(args.code, args.n)
+    except KeyError:
+        raise UsageError(f"{args.code} is not a CSP code of England or Wales") from None
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
+        return 0
+
+    def imd(score: float) -> str:  # blank (NaN) for Welsh CSPs: no English IMD
+        return "-" if math.isnan(score) else f"{score:.1f}"
+
+    for code, rows in frame.groupby("area_code", sort=False):
+        own = rows.iloc[0]
+        print(f"{own['area_name']} ({code}): IMD 2019 score {imd(own['imd_score'])}, {own['residents']:,} residents, "
+              f"{own['residents_per_km2']:,.0f} per km2\n{similar.method_note(str(code))}")
+        print(f"{'rank':>4}  {'code':9}  {'name':36} {'distance':>8} {'IMD':>5} {'residents':>10} {'per km2':>8}")
+        for row in rows.itertuples():
+            print(f"{row.rank:>4}  {row.similar_code:9}  {row.similar_name:36} {row.distance:>8.3f} "
+                  f"{imd(row.similar_imd_score):>5} {row.similar_residents:>10,} {row.similar_residents_per_km2:>8,.0f}")
+        print()
     return 0
 
 
@@ -135,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data,
-                "serve": _serve, "briefing": _briefing}[args.command](args)
+                "serve": _serve, "briefing": _briefing, "similar": _similar}[args.command](args)
     except (IngestError, StoreBusy, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@
 --   area_code     CSP code or UNASSIGNED-<force code>
 --   area_type     'csp' or 'unassigned'
 --   numerator     records in the month (0 where the extract says none)
---   denominator   usual residents (Census 2021); NULL for the unassigned bucket
+--   denominator   ONS mid-year residents of the month's year (the latest mid-year for later
+--                 months); NULL for the unassigned bucket
 -- Months the extract does not cover have no row; a month the extract covers keeps its
 -- zeros. The unassigned bucket has a row only in months with such records.
 with monthly as (
@@ -32,5 +33,8 @@ select
     w.records::double as numerator,
     p.population::double as denominator
 from monthly w
-left join area_population p on p.area_code = w.area_code
+left join area_population p  -- the month's mid-year residents; after the latest mid-year, the latest
+    on p.area_code = w.area_code
+   and p.year = greatest(least(year(w.month), (select max(year) from area_population)),
+                         (select min(year) from area_population))
 order by period_start, area_type, area_code

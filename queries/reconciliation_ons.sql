@@ -1,10 +1,12 @@
--- police.uk against ONS recorded crime for the ONS year, per CSP of a force.
--- ONS Table C2 counts "Total recorded crime (excluding fraud)"; police.uk street-level
--- data is compared without anti-social behaviour, over the months it has in that year.
+-- police.uk against ONS recorded crime for the latest ONS rolling year, per CSP of a force.
+-- ons_csp_crime holds one rolling year per ONS table loaded (Table C2 of each edition, C5 for the
+-- year before); the latest year (the one ending last) is compared. ONS counts "Total recorded
+-- crime (excluding fraud)"; police.uk street-level data is compared without anti-social
+-- behaviour, over the months it has in that year.
 -- Parameters: $force
 -- Columns:
 --   area_code, area_name, area_type  the force, its CSPs and its unassigned bucket
---   period_start, period_end         the ONS year
+--   period_start, period_end         the latest ONS rolling year of the force
 --   ons_crimes                       ONS recorded crime excluding fraud in the year
 --   police_uk_crimes                 police.uk rows (excluding anti-social behaviour) in the year's months that exist
 --   police_uk_months                 months of police.uk data in that year (12 when complete)
@@ -14,7 +16,7 @@ with ons as (
     select period_start, period_end, area_code, area_type, count as ons_crimes
     from ons_csp_crime
     where pfa_code = $force and offence_group = 'Total recorded crime (excluding fraud)'
-      and period_start = (select max(period_start) from ons_csp_crime where pfa_code = $force)
+      and period_end = (select max(period_end) from ons_csp_crime where pfa_code = $force)
 ),
 police as (  -- each area, and (the empty grouping set) the force as a whole
     select coalesce(c.area_code, $force) as area_code, sum(c.count) as crimes, count(distinct c.month) as months

@@ -12,7 +12,8 @@
 --   area_code     CSP code or UNASSIGNED-<force code>
 --   area_type     'csp' or 'unassigned'
 --   numerator     crimes recorded in the month
---   denominator   usual residents (Census 2021); NULL for the unassigned bucket
+--   denominator   ONS mid-year residents of the month's year (the latest mid-year for later
+--                 months); NULL for the unassigned bucket
 -- A month police.uk published for the force has a row for every CSP and the unassigned
 -- bucket (0 where nothing was recorded there); a month it did not publish has no row.
 with published_months as (
@@ -46,5 +47,8 @@ select
     w.crimes::double as numerator,
     p.population::double as denominator
 from monthly w
-left join area_population p on p.area_code = w.area_code
+left join area_population p  -- the month's mid-year residents; after the latest mid-year, the latest
+    on p.area_code = w.area_code
+   and p.year = greatest(least(year(w.month), (select max(year) from area_population)),
+                         (select min(year) from area_population))
 order by period_start, area_type, area_code

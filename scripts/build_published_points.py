@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from measures import config, published  # noqa: E402  (after the repo is on the path)
+from measures.data import config, published  # noqa: E402  (after the repo is on the path)
 
 
 def main() -> None:

@@ -37,11 +37,11 @@ def settle(page) -> None:
 
 
 def area_shown(page) -> str:
-    return page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input[role=combobox]").first.input_value()
+    return page.locator(".st-key-picker_area input[role=combobox]").input_value()
 
 
 def choose_area(page, name: str) -> None:
-    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()
+    page.locator(".st-key-picker_area [data-testid=stSelectbox]").click()
     page.get_by_role("option", name=name, exact=True).click()
     settle(page)
 

@@ -23,6 +23,8 @@ FORCE = config.load_force()
 EXETER = "E22000049"
 PAGE_FILES = {address: path for path, address in PAGE_ADDRESSES.items()}
 MONTHLY_KEYS = ("from", "to")
+ONS_MEASURES = ["ons_total_recorded_crime", "ons_sexual_offences", "ons_stalking_harassment",
+                "ons_violence_against_the_person"]
 
 HONOUR = """
 [[measure]]
@@ -65,8 +67,9 @@ disclosure_control = false
 
 
 def text_of(at) -> str:
-    """Everything a reader sees in words, chart titles included."""
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader]
+    """Everything a reader sees in words, page and chart titles included."""
+    parts = [t.value for t in at.title] + [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [s.value for s in at.subheader]
     parts += [i.value for i in at.info] + [w.value for w in at.warning]
     for element in at.get("plotly_chart"):
         title = json.loads(element.proto.spec)["layout"].get("title", {})
@@ -94,19 +97,31 @@ def temp_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_families_table_and_members():
     by_id = {f.id: f for f in registry.families()}
-    assert list(by_id) == ["calls_101", "reoffending", "hidden_crime", "police_uk"]
+    assert list(by_id) == ["calls_101", "reoffending", "hidden_crime", "police_uk", "ons_csp"]
     assert {i: (f.page, f.variant_param, f.url_key) for i, f in by_id.items()} == {
         "calls_101": ("calls-101", "", ""),
         "reoffending": ("reoffending", "offender_type", "offender"),
         "hidden_crime": ("hidden-crimes", "strand", "strand"),
         "police_uk": ("recorded-crime", "include_types", "measure"),
+        "ons_csp": ("measure", "", ""),  # the measure-detail page, the member by ?measure=
     }
+    assert (by_id["ons_csp"].measure_key, by_id["ons_csp"].period_keys) == ("measure", ("from", "to"))
     assert {v: o.label for v, o in by_id["reoffending"].variants.items()} == {
         "all": "All offenders", "adult": "Adults (18 and over)", "juvenile": "Juveniles (10 to 17)"}
     assert [m.id for m in registry.members("reoffending")] == ["reoffending_rate", "reoffences_per_reoffender"]
     assert [m.id for m in registry.members("police_uk")] == ["recorded_crime", "anti_social_behaviour",
                                                               "violence_and_sexual_offences"]
     assert len(registry.members("hidden_crime")) == 6
+    # The ONS family: real recorded crime by CSP, rolling years of one query that differ in offence group.
+    ons = registry.members("ons_csp")
+    assert [m.id for m in ons] == ONS_MEASURES
+    assert [m.params["offence_group"] for m in ons] == ["Total recorded crime (excluding fraud)", "Sexual offences",
+                                                         "Stalking and harassment", "Violence against the person"]
+    for m in ons:
+        assert (m.frequency, m.query, m.method, m.unit) == ("rolling_year", "ons_recorded_crime_rate",
+                                                            "rate_per_1000", "per 1,000 residents"), m.id
+        assert not m.illustrative and not m.disclosure_control and "ONS" in m.title, m.id
+    assert {m.frequency for m in registry.measures() if m.family != "ons_csp"} <= {"monthly", "quarterly_cohort"}
     for measure in registry.measures():  # every measure is in a family, which gives its page
         assert measure.page == registry.family(measure.family).page
         # Only the rare strand is published by year on the public site (its CSP months are mostly under 5).
@@ -156,6 +171,8 @@ def test_variant_of_reoffending_changes_the_parameter_and_title():
                                                    "to": "2024-12"})),
     ("anti_social_behaviour", None, ("recorded-crime", {"measure": "anti_social_behaviour", "area": EXETER,
                                                         "from": "2024-01", "to": "2024-12"})),
+    ("ons_sexual_offences", None, ("measure", {"measure": "ons_sexual_offences", "area": EXETER, "from": "2024-01",
+                                               "to": "2024-12"})),
 ])
 def test_link_gives_the_page_and_its_own_keys(measure_id, variant, expected):
     measure = registry.get(measure_id)
@@ -223,6 +240,15 @@ def months_of(measure_id: str) -> set[str]:
     return {f"{pd.Timestamp(p):%Y-%m}" for p in app.measure(measure_id)["period_start"]}
 
 
+def ons_years_ended_by(measure_id: str, month: str) -> list[str]:
+    """The first months (YYYY-MM) of a rolling-year measure's years that end by `month`, in the app's data."""
+    from measures.ui import app
+
+    frame = app.measure(measure_id)
+    ended = pd.to_datetime(frame["period_end"]).dt.strftime("%Y-%m") <= month
+    return sorted({f"{pd.Timestamp(p):%Y-%m}" for p in frame.loc[ended, "period_start"]})
+
+
 def test_every_overview_card_opens_its_own_measure():
     at = open_app_page(None, area=EXETER, to="2024-06")
     links = overview_links(at)
@@ -234,9 +260,12 @@ def test_every_overview_card_opens_its_own_measure():
         assert params["area"] == EXETER, measure.id
         if family.id == "hidden_crime":
             assert params["strand"] == measure.params["strand"]
-        if family.id == "police_uk":
+        if family.id in ("police_uk", "ons_csp"):
             assert params["measure"] == measure.id
-        if family.id == "reoffending":
+        if family.id == "ons_csp" and not ons_years_ended_by(measure.id, "2024-06"):
+            # No rolling year ended by the Overview's month (this data has none loaded): no card period.
+            assert set(params) == {"measure", "area"}, measure.id
+        elif family.id == "reoffending":
             assert params["measure"] == measure.id and params["offender"] == "all"
             assert set(params) == {"offender", "measure", "area", "cohort"}
             assert params["cohort"] in months_of(measure.id) and params["cohort"] <= "2024-06"
@@ -246,6 +275,8 @@ def test_every_overview_card_opens_its_own_measure():
             assert {params["from"], params["to"]} <= months_of(measure.id), measure.id
         if family.id in ("hidden_crime", "calls_101"):
             assert params["to"] == "2024-06"  # the Overview's month: these measures have it
+        if family.id == "ons_csp" and "to" in params:  # the latest year ended by then, by its first month
+            assert params["to"] == max(ons_years_ended_by(measure.id, "2024-06")), measure.id
     # Six hidden-crime strands: six different addresses (they once all opened domestic abuse).
     hidden = [p["strand"] for (page, p) in links if page == "hidden-crimes"]
     assert len(set(hidden)) == len(hidden) == len(registry.members("hidden_crime"))
@@ -367,3 +398,19 @@ def test_a_new_police_uk_crime_type_is_one_registry_entry(temp_registry):
     assert (monthly == by_month).all() and set(direct["month"]) <= set(monthly.index)
     force_rows = table[table["area_type"] == "force"].set_index("month")["crimes"]
     assert (force_rows == monthly.reindex(force_rows.index)).all()  # where the table has force rows
+
+
+# --- the ONS family, with its three rolling years loaded --------------------------------------
+
+def test_ons_cards_link_to_the_measure_page_of_their_own_member(monkeypatch):
+    at = open_app_page(None, area=EXETER, to="2025-06")
+    links = dict(zip([m.id for m in cards_in_order()], overview_links(at), strict=True))
+    for measure_id in ONS_MEASURES:
+        # The card's year is the year ending Jun 2025 (Jul 2024-Jun 2025): the link opens it, by its first month.
+        page, params = links[measure_id]
+        assert (page, params["measure"], params["area"], params["to"]) == ("measure", measure_id, EXETER, "2024-07")
+        assert params["from"] <= params["to"] and {params["from"], params["to"]} <= months_of(measure_id)
+        opened = open_app_page(PAGE_FILES[page], **params)
+        assert not address_messages(opened), address_messages(opened)
+        assert opened.selectbox(key="picker_measure").value == measure_id
+        assert registry.get(measure_id).title in text_of(opened)

@@ -207,3 +207,46 @@ def test_reoffending_cohorts_older_than_the_period_use_the_latest_year_of_cohort
     # Nothing starts by the period's end: nothing to fall back on.
     assert profile.measure_window(frame, cohort, dt.date(2020, 1, 1), dt.date(2020, 12, 1)) == (
         dt.date(2020, 1, 1), dt.date(2020, 12, 1))
+
+
+ROLLING = replace(RATE, id="test_rolling", frequency="rolling_year", polarity="lower_is_better", illustrative=False,
+                  disclosure_control=False)
+
+
+def rolling_frame(years: list[tuple[str, str]], areas: dict[str, list[float | None]]) -> pd.DataFrame:
+    """Rolling-year rows (10,000 residents an area) with the force as the sum, as the pipeline gives them."""
+    records = [{"area_code": code, "area_name": f"Area {code[-1]}", "area_type": "csp", "period_start": pd.Timestamp(s),
+                "period_end": pd.Timestamp(e), "numerator": float(n), "denominator": 10_000.0}
+               for code, numerators in areas.items() for (s, e), n in zip(years, numerators, strict=True)
+               if n is not None]
+    frame = pd.DataFrame(records)
+    force = frame.groupby(["period_start", "period_end"], as_index=False)[["numerator", "denominator"]].sum()
+    frame = pd.concat([force.assign(area_code=FORCE, area_name="Test force", area_type="force"), frame],
+                      ignore_index=True)
+    frame = pipeline.add_signals(export.add_values(frame, ROLLING), ROLLING)
+    return frame.assign(measure_id=ROLLING.id, unit=ROLLING.unit, suppressed=False, illustrative=False)
+
+
+def test_a_rolling_year_finding_names_its_year_and_claims_no_run():
+    years = [("2023-01-01", "2023-12-31"), ("2024-01-01", "2024-12-31"), ("2024-07-01", "2025-06-30")]
+    frame = rolling_frame(years, {AREA: [800, 900, 1000], OTHER: [400, 400, 400]})
+    row = row_for(ROLLING, frame)  # Jan to Dec 2025: the year ending Jun 2025 ends in it
+    assert (row.status, row.value, row.judgement) == ("ok", pytest.approx(100.0), "worse")
+    assert row.run is None and row.signal == pipeline.NOT_ASSESSED_ROLLING  # a rise over 3 overlapping years is no trend
+    text = sentence(row)
+    assert text is not None and text.startswith(
+        "In the year ending Jun 2025, Testham's rate of reported test crime (100 per 1,000 residents) is "
+        "significantly higher than the force's"), text
+    assert "Over Jan 2025" not in text and "months" not in text and "series" not in text
+
+
+def test_a_period_no_rolling_year_ends_in_reads_the_latest_year_before_it():
+    years = [("2023-01-01", "2023-12-31"), ("2024-01-01", "2024-12-31")]
+    frame = rolling_frame(years, {AREA: [800, 900], OTHER: [400, 400]})
+    assert profile.measure_window(frame, ROLLING, FIRST, LAST) == (dt.date(2024, 12, 1), dt.date(2024, 12, 1))
+    assert profile.measure_window(frame, ROLLING, dt.date(2024, 6, 1), LAST) == (dt.date(2024, 6, 1), LAST)
+    assert profile.measure_window(frame, ROLLING, dt.date(2020, 1, 1), dt.date(2020, 12, 1)) == (
+        dt.date(2020, 1, 1), dt.date(2020, 12, 1))  # nothing ends by then: no data, nothing guessed
+    row = row_for(ROLLING, frame)
+    assert row.value == pytest.approx(90.0) and row.value_unit == "per 1,000 residents in the year ending Dec 2024"
+    assert [f"{p:%Y-%m}" for p in row.sparkline["period_start"]] == ["2023-01", "2024-01"]  # editions, no gaps

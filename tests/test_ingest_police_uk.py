@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -308,6 +309,14 @@ def _direct_counts(files: list[Path]) -> pd.DataFrame:
     raw["force_code"] = raw["Falls within"].map(forces.set_index("police_uk_name")["pfa_code"])
     assert raw["force_code"].notna().all()
     raw["district"] = raw["LSOA name"].str.replace(r" \d{3}[A-Z]$", "", regex=True)
+    # A merged district spanning several CSPs (Bournemouth, Christchurch and Poole) takes the CSP of the
+    # old district its MSOA (the 3 digits) lies in, from the ingest's published table of those MSOAs.
+    plain = {" ".join(re.sub(r"[^a-z0-9]+", " ", n.lower().replace("&", " and ")).split()): n for n in lookup.index}
+    old_of = {(new, msoa): plain[old] for new, olds in police_uk.SPLIT_DISTRICTS.items()
+              for old, msoas in olds.items() for msoa in msoas}
+    split = [old_of.get((" ".join(re.sub(r"[^a-z0-9]+", " ", d.lower()).split()), int(m[-4:-1]))) if m else None
+             for d, m in zip(raw["district"], raw["LSOA name"], strict=True)]
+    raw["district"] = [old or d for old, d in zip(split, raw["district"], strict=True)]
     csp = raw["district"].map(lookup["csp_code"]).fillna("")
     owner = raw["district"].map(lookup["pfa_code"]).fillna("")
     assigned = (raw["LSOA name"] != "") & (csp != "") & (owner == raw["force_code"])

@@ -4,6 +4,8 @@ area profile name the same signal for the same period."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -180,3 +182,87 @@ def test_overview_measure_page_and_profile_show_one_signal(monkeypatch, measure_
     table = area_profile.dataframe[0].value
     signal = table.loc[table["Measure"].str.startswith(registry.get(measure_id).title), "Signal"].iloc[0]
     assert signal == label
+
+
+# --- rolling years (ONS editions overlap): no chart, never added up -----------------------------
+
+ONS = registry.get("ons_total_recorded_crime")
+EXETER = "E22000049"
+# Three rolling years as the ONS tables give them: the last two share Jul-Dec 2024.
+YEARS = [("2023-01-01", "2023-12-31"), ("2024-01-01", "2024-12-31"), ("2024-07-01", "2025-06-30")]
+
+
+def rolling_rows(numerators: list[float], years: list[tuple[str, str]] = YEARS) -> pd.DataFrame:
+    """One CSP and its force over rolling years, 1,000 residents each year, valued as the pipeline does."""
+    records = [{"period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end), "area_code": code,
+                "area_name": code, "area_type": kind, "numerator": float(n), "denominator": 1000.0}
+               for (start, end), n in zip(years, numerators, strict=True)
+               for code, kind in ((EXETER, "csp"), (FORCE.code, "force"))]
+    frame = pipeline.add_values(pd.DataFrame(records), ONS)
+    return frame.assign(suppressed=False, suppression="")
+
+
+def test_a_rolling_year_measure_gets_no_signal():
+    """Overlapping years are not independent points: even an obvious shift is not charted, and every
+    page reads the rows as not assessed, with the reason (not "no signal")."""
+    years = [(f"{y}-01-01", f"{y}-12-31") for y in range(2010, 2025)]
+    rows = pipeline.add_signals(rolling_rows([50] * 8 + [90] * 7, years), ONS)
+    assert rows["signal"].isna().all() and rows["baseline_start"].isna().all()
+    assert rows[["mean", "lower_process_limit", "upper_process_limit"]].isna().all().all()
+    assert (rows["signal_meaning"] == pipeline.NOT_ASSESSED_ROLLING).all()
+    # The same series as months would be charted (the rule is the frequency's, not the data's).
+    monthly = pipeline.add_signals(rolling_rows([50] * 8 + [90] * 7, years), replace(ONS, frequency="monthly"))
+    assert monthly["signal"].notna().all()
+    latest = rows.iloc[-1]
+    meaning, kind = scorecard.latest_signal(latest)
+    assert (meaning, kind) == (pipeline.NOT_ASSESSED_ROLLING, "none")
+    assert vocabulary.signal_label(meaning) == "– Not assessed (overlapping rolling years)"
+    assert vocabulary.SIGNAL_WORDS[meaning] == "not assessed"
+
+
+def test_period_values_take_the_latest_rolling_year_never_a_sum():
+    rows = pipeline.add_signals(rolling_rows([100, 120, 130]), ONS)
+    # Jan 2024 to Jun 2025 holds two overlapping years (ending Dec 2024 and Jun 2025): the later one, alone.
+    window = pipeline.period_values(rows, ONS, dt.date(2024, 1, 1), dt.date(2025, 6, 1)).set_index("area_code")
+    mine = window.loc[EXETER]
+    assert (mine["numerator"], mine["denominator"], mine["periods"]) == (130, 1000, 1)
+    assert mine["value"] == pytest.approx(130.0)  # not (120 + 130) / 1000
+    # A year counts in a window it ends in (its start may be before the window), the latest such year.
+    assert pipeline.period_values(rows, ONS, dt.date(2024, 12, 1), dt.date(2025, 5, 1)).set_index(
+        "area_code").loc[EXETER, "numerator"] == 120
+    assert pipeline.period_values(rows, ONS, dt.date(2023, 1, 1), dt.date(2025, 12, 1)).set_index(
+        "area_code").loc[EXETER, "numerator"] == 130
+    assert pipeline.period_values(rows, ONS, dt.date(2025, 7, 1), dt.date(2025, 12, 1)).empty  # none ends in it
+    # The area profile reads that year and names it.
+    row = profile.profile_row(ONS, rows.assign(measure_id=ONS.id, unit=ONS.unit, illustrative=False), EXETER,
+                              FORCE.code, dt.date(2024, 1, 1), dt.date(2025, 6, 1))
+    assert row.status == "ok" and row.value == pytest.approx(130.0)
+    assert row.value_unit == "per 1,000 residents in the year ending Jun 2025"
+    assert row.signal == pipeline.NOT_ASSESSED_ROLLING and row.run is None
+
+
+def test_overview_card_and_area_profile_name_the_rolling_year(monkeypatch):
+    from conftest import open_app_page
+
+    monkeypatch.delenv("MEASURES_PUBLIC", raising=False)
+    label = vocabulary.signal_label(pipeline.NOT_ASSESSED_ROLLING)
+
+    overview = open_app_page(None, area=EXETER, to="2025-06")
+    texts = [str(m.value) for m in overview.markdown]
+    title = texts.index(f"**{ONS.title}**")
+    figures = next(t for t in texts[title:] if "Signal:" in t)
+    assert figures.startswith("Year ending Jun 2025: **"), figures
+    # The year ending Jun 2024 is not loaded (and the edition before overlaps): no comparison, no "previous".
+    assert "Change on the year ending Jun 2024: no comparison" in figures and "previous" not in figures
+    assert f"Signal: **{label}**" in figures, figures
+    # Up to Dec 2024 the year ending Jun 2025 has not ended: the card is the year ending Dec 2024.
+    figures = next(t for t in [str(m.value) for m in open_app_page(None, area=EXETER, to="2024-12").markdown][title:]
+                   if "Signal:" in t)
+    assert figures.startswith("Year ending Dec 2024: **") and "Change on the year ending Dec 2023: +" in figures
+
+    area_profile = open_app_page("app_pages/area_profile.py", area=EXETER, **{"from": "2025-01", "to": "2025-12"})
+    table = area_profile.dataframe[0].value.set_index("Measure")
+    assert table.loc[ONS.title, "Unit"] == "per 1,000 residents in the year ending Jun 2025"
+    assert table.loc[ONS.title, "Signal"] == label
+    findings = "\n".join(str(m.value) for m in area_profile.markdown)
+    assert "In the year ending Jun 2025, Exeter's rate of total recorded crime excluding fraud" in findings

@@ -65,3 +65,35 @@ def test_as_of_cuts_the_series():
     # June 2023's own point, with limits over the area's whole history (the same on every page and in
     # the export): after the step to 20 minutes, the first months sit below the lower process limit.
     assert shown.signal == "improvement" and shown.signal_kind == "Below LCL"
+
+
+def rolling(values: list[float], years: list[tuple[str, str]]) -> pd.DataFrame:
+    rows = pd.DataFrame({"period_start": pd.to_datetime([s for s, _ in years]),
+                         "period_end": pd.to_datetime([e for _, e in years]), "area_code": "E22000049",
+                         "value": values})
+    rows["lower_95"], rows["upper_95"], rows["suppressed"] = rows["value"] - 1, rows["value"] + 1, False
+    return rows
+
+
+ONS = registry.get("ons_total_recorded_crime")
+ONS_YEARS = [("2023-01-01", "2023-12-31"), ("2024-01-01", "2024-12-31"), ("2024-07-01", "2025-06-30")]
+
+
+def test_a_rolling_year_card_names_its_year_and_compares_only_with_a_year_before():
+    shown = card(ONS, rolling([70.0, 90.0, 100.0], ONS_YEARS), "E22000049")
+    # The edition before (Jan-Dec 2024) overlaps the latest by six months: it is not "previous".
+    assert shown.previous is None and shown.year_before is None  # the year ending Jun 2024 is not loaded
+    assert shown.signal == pipeline.NOT_ASSESSED_ROLLING and shown.signal_kind == "none"
+    text = scorecard.figures_markdown(shown)
+    assert text.startswith("Year ending Jun 2025: **100** per 1,000 residents"), text
+    assert "Change on the year ending Jun 2024: no comparison  \n" in text and "previous" not in text
+    assert "Signal: **– Not assessed (overlapping rolling years)**" in text
+
+
+def test_a_rolling_year_counts_from_its_last_month():
+    # Up to Dec 2024, the year ending Jun 2025 (which starts in Jul 2024) is not out yet.
+    shown = card(ONS, rolling([70.0, 90.0, 100.0], ONS_YEARS), "E22000049", as_of=pd.Timestamp("2024-12-01"))
+    assert scorecard.row_period_label(shown.latest, ONS.frequency) == "year ending Dec 2024"
+    assert shown.year_before is not None and shown.year_before["value"] == 70.0
+    assert "Change on the year ending Dec 2023: +20.00" in scorecard.figures_markdown(shown)
+    assert card(ONS, rolling([70.0, 90.0, 100.0], ONS_YEARS), "E22000049", as_of=pd.Timestamp("2023-11-01")).latest is None

@@ -8,15 +8,22 @@ period; nothing at all for a suppressed figure or a period with no data.
 
 from __future__ import annotations
 
-from measures.core import scorecard
+from measures.core import pipeline, scorecard
 from measures.core.profile import ProfileRow, number
 
 ILLUSTRATIVE_SUFFIX = " (illustrative data, not official statistics)"
 
 
+def _rolling(row: ProfileRow) -> bool:
+    return row.measure.frequency == pipeline.ROLLING_YEAR
+
+
 def _with_unit(row: ProfileRow, value: float) -> str:
     text = number(value, row.measure.unit)
-    return text if row.measure.unit == "%" else f"{text} {row.value_unit}"
+    if row.measure.unit == "%":
+        return text
+    # A rolling year's sentence names its year already ("In the year ending Jun 2025, ..."): the bare unit.
+    return f"{text} {row.measure.unit if _rolling(row) else row.value_unit}"
 
 
 def possessive(name: str) -> str:
@@ -57,14 +64,14 @@ def comparison_clause(row: ProfileRow) -> str | None:
 
 
 def _period_word(row: ProfileRow, points: int) -> str:
-    word = "cohort" if row.measure.frequency == "quarterly_cohort" else "month"
+    word = {"quarterly_cohort": "cohort", pipeline.ROLLING_YEAR: "rolling year"}.get(row.measure.frequency, "month")
     return f"{points} {word}{'s' if points != 1 else ''}"
 
 
 def signal_clause(row: ProfileRow) -> str | None:
     """'has risen for 6 months in a row (...)' from the XmR signal at the latest period, or None."""
     run = row.run
-    if run is None or row.signal in ("none", "not assessed"):
+    if run is None or row.signal == "none" or row.signal in pipeline.NOT_CHARTED:
         return None
     latest = scorecard.period_label(run.latest, row.measure.frequency)
     gaps = "" if run.contiguous else " (periods with no data skipped)"
@@ -96,7 +103,9 @@ def finding(row: ProfileRow, area_name: str, period: str) -> str | None:
         return None
     subject = _subject(row, area_name)
     if comparison is not None:
-        sentence = f"Over {period}, {subject} ({_with_unit(row, row.value)}) {comparison}"
+        # A rolling year is read whole, whatever months the period holds: the sentence names that year.
+        over = f"In the {row.period_text()}" if _rolling(row) and row.periods else f"Over {period}"
+        sentence = f"{over}, {subject} ({_with_unit(row, row.value)}) {comparison}"
         if signal is not None:
             sentence += f"; the monthly series {signal}" if row.measure.frequency == "monthly" else f"; the series {signal}"
     else:

@@ -19,8 +19,7 @@ frequency_alias = pipeline.frequency_alias  # one calendar step, the pipeline's
 def signal_words(measure: registry.Measure, series: pd.DataFrame) -> list[str]:
     """Each calendar period's signal meaning from the pipeline's rows ("none" for a gap)."""
     rows = series.set_index("period_start")["signal_meaning"]
-    calendar = pd.date_range(series["period_start"].min(), series["period_start"].max(),
-                             freq=pipeline.series_frequency(measure, series))
+    calendar = pipeline.calendar(series["period_start"], pipeline.series_frequency(measure, series))
     return [str(w) if isinstance(w, str) and w else "none" for w in rows.reindex(calendar)]
 
 

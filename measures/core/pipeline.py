@@ -34,6 +34,11 @@ COUNT_COLUMNS = ("numerator", "denominator", "numerator_sq")
 SIGNAL_COLUMNS = ["signal", "signal_meaning", "baseline_start", "mean", "lower_process_limit",
                   "upper_process_limit", "trial_limits", "signal_crosses_gap"]
 NOT_ASSESSED = "not assessed"  # public mode: a baseline with a suppressed period has no published chart
+# Rolling years (ONS editions: Jan-Dec 2024 and Jul 2024-Jun 2025 share six months) are not independent
+# points, so an XmR chart over them would find "signals" in shared months: they get no chart at all.
+ROLLING_YEAR = "rolling_year"
+NOT_ASSESSED_ROLLING = "not assessed (rolling years)"
+NOT_CHARTED = (NOT_ASSESSED, NOT_ASSESSED_ROLLING)  # meanings of rows with no chart (every page reads them so)
 # The suppression column's values: why a cell is hidden (wording in measures.core.vocabulary).
 PRIMARY, SECONDARY = "primary", "secondary"
 # Small counts are suppressed in areas with residents (CSPs). The unassigned bucket (records with no
@@ -64,9 +69,10 @@ def _areas_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["area_type"].isin(("csp", "unassigned"))].reset_index(drop=True)
 
 
-def query_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str) -> pd.DataFrame:
-    """The measure's rows for each CSP and the unassigned bucket, over the whole history."""
-    params = {"force": force_code, "from": EARLIEST, "to": LATEST, **measure.params}
+def query_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str,
+               first: dt.date = EARLIEST, last: dt.date = LATEST) -> pd.DataFrame:
+    """The measure's rows for each CSP and the unassigned bucket (the whole history by default)."""
+    params = {"force": force_code, "from": first, "to": last, **measure.params}
     return _areas_rows(db.query(con, measure.query, params))
 
 
@@ -161,9 +167,22 @@ def add_values(frame: pd.DataFrame, measure: registry.Measure, confidence: float
 
 
 def frequency_alias(measure: registry.Measure | str) -> str:
-    """The calendar step of a measure's periods (pandas offset alias), from the measure or its frequency."""
+    """The calendar step of a measure's periods (pandas offset alias), from the measure or its frequency.
+    Rolling years have none: their editions are not evenly spaced (ROLLING_YEAR, which `calendar` reads)."""
     frequency = measure if isinstance(measure, str) else measure.frequency
+    if frequency in (ROLLING_YEAR, "YS", "QS", "MS"):
+        return frequency
     return "QS" if frequency == "quarterly_cohort" else "MS"
+
+
+def calendar(starts: pd.Series | pd.Index, step: str) -> pd.DatetimeIndex:
+    """Every period from the first start to the last at the step (a frequency or its alias), so a missing
+    period is a gap; rolling years as published (their editions overlap and are not evenly spaced)."""
+    when = pd.DatetimeIndex(pd.to_datetime(pd.Series(starts)).dropna().unique()).sort_values()
+    alias = frequency_alias(step)
+    if alias == ROLLING_YEAR or when.empty:
+        return when
+    return pd.date_range(when.min(), when.max(), freq=alias)
 
 
 # --- control chart --------------------------------------------------------------------------
@@ -174,27 +193,35 @@ def add_signals(frame: pd.DataFrame, measure: registry.Measure) -> pd.DataFrame:
     The series of an area runs over calendar periods from its first to its last period with a
     value; a period with no row is a gap (bridged by the rules, never a zero). A new baseline
     starts at each of the measure's registered change points.
+
+    A rolling-year measure gets no chart: its signal columns stay empty and its rows with a value
+    read NOT_ASSESSED_ROLLING, as a withheld chart reads NOT_ASSESSED.
     """
     frame = frame.copy()
     for column in SIGNAL_COLUMNS:
         frame[column] = pd.Series([None] * len(frame), dtype="object", index=frame.index)
+    if measure.frequency == ROLLING_YEAR:
+        frame.loc[frame["value"].notna(), "signal_meaning"] = NOT_ASSESSED_ROLLING
+        for column in ("mean", "lower_process_limit", "upper_process_limit"):
+            frame[column] = np.nan
+        return frame
     change_points = [pd.Timestamp(f"{c['period']}-01") for c in measure.change_points]
     starts = pd.to_datetime(frame["period_start"])
     for _, rows in frame[frame["value"].notna()].groupby("area_code", sort=False):
         when = starts[rows.index]
         if series_frequency(measure, rows) == "YS":  # an area published by year: a point a year, as dated
-            calendar = pd.DatetimeIndex(sorted(when.unique()))
+            periods = pd.DatetimeIndex(sorted(when.unique()))
         else:  # calendar periods, a missing one a gap
-            calendar = pd.date_range(when.min(), when.max(), freq=frequency_alias(measure))
-        values = pd.Series(rows["value"].to_numpy(dtype="float64"), index=when.to_numpy()).reindex(calendar)
-        rebase = [int(calendar.searchsorted(c)) for c in change_points if calendar[0] < c <= calendar[-1]]
+            periods = calendar(when, measure.frequency)
+        values = pd.Series(rows["value"].to_numpy(dtype="float64"), index=when.to_numpy()).reindex(periods)
+        rebase = [int(periods.searchsorted(c)) for c in change_points if periods[0] < c <= periods[-1]]
         result = spc.spc(values.to_numpy(), rebase_at=rebase)
-        position = calendar.get_indexer(when)
+        position = periods.get_indexer(when)
         frame.loc[rows.index, "signal"] = result.point_type[position]
         frame.loc[rows.index, "signal_meaning"] = [
             spc.signal_meaning(t, int(d), measure.polarity)
             for t, d in zip(result.point_type[position], result.direction[position], strict=True)]
-        frame.loc[rows.index, "baseline_start"] = calendar[result.segment_start[position]].date
+        frame.loc[rows.index, "baseline_start"] = periods[result.segment_start[position]].date
         frame.loc[rows.index, "mean"] = result.mean[position]
         frame.loc[rows.index, "lower_process_limit"] = result.lpl[position]
         frame.loc[rows.index, "upper_process_limit"] = result.upl[position]
@@ -327,7 +354,7 @@ def protect(con: duckdb.DuckDBPyConnection, measure: registry.Measure, frame: pd
             force: config.Force) -> pd.DataFrame:
     """Public-mode disclosure control of one measure's frame, decided over its whole family."""
     own = (measure.id, _variant_of(measure))
-    shared = [(member, _counted_rows(con, member, force)) for member in _family_measures(measure)
+    shared = [(member, counted_rows(con, member, force)) for member in _family_measures(measure)
               if (member.id, _variant_of(member)) != own]
     return suppress(frame, measure, shared)
 
@@ -369,8 +396,21 @@ def apply_status(frame: pd.DataFrame, measure: registry.Measure, cells: pd.DataF
 
 # --- the whole pipeline ---------------------------------------------------------------------
 
-def _counted_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force: config.Force) -> pd.DataFrame:
-    return add_force_total(combine_areas(query_rows(con, measure, force.code), force), force.code)
+def counted_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force: config.Force,
+                 combined: bool = True, first: dt.date = EARLIEST, last: dt.date = LATEST) -> pd.DataFrame:
+    """The pipeline's first steps: the query's CSP and unassigned rows, combined areas (public), the
+    force total added once. A window value with no control chart (a comparison across forces) starts here."""
+    rows = query_rows(con, measure, force.code, first, last)
+    if combined:
+        rows = combine_areas(rows, force)
+    return add_force_total(rows, force.code)
+
+
+def area_names(con: duckdb.DuckDBPyConnection, force: config.Force) -> pd.DataFrame:
+    """area_code -> area_name: every area of England and Wales, and the force's combined areas."""
+    names = con.cursor().execute("select area_code, area_name from areas").df()
+    combined = pd.DataFrame([(c.code, c.name) for c in force.public_combined], columns=["area_code", "area_name"])
+    return pd.concat([names, combined], ignore_index=True)
 
 
 def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str,
@@ -385,18 +425,11 @@ def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, for
     of the window [period_from, period_to] are returned: the same period shows the same
     signal and the same suppression whatever window a page or export asks for.
     """
-    force = _force(force_code)
-    rows = query_rows(con, measure, force_code)
-    if public if combined is None else combined:
-        rows = combine_areas(rows, force)
-    rows = add_force_total(rows, force_code)
+    force = force_of(force_code)
+    rows = counted_rows(con, measure, force, public if combined is None else combined)
     if public and measure.public_csp_period == "year":
         rows = csp_by_year(rows, measure)
-    names = con.cursor().execute("select area_code, area_name from areas").df()
-    combined_names = pd.DataFrame([(c.code, c.name) for c in force.public_combined],
-                                  columns=["area_code", "area_name"])
-    names = pd.concat([names, combined_names], ignore_index=True)
-    frame = rows.merge(names, on="area_code", how="left")
+    frame = rows.merge(area_names(con, force), on="area_code", how="left")
     frame["area_name"] = frame["area_name"].fillna(frame["area_code"])
     frame = add_values(frame, measure)
     frame = add_signals(frame, measure)
@@ -430,12 +463,12 @@ def _typed_signals(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _force(force_code: str) -> config.Force:
-    """The configured force (with its combined areas for public mode), or any other force by code."""
-    configured = config.load_force()
-    if force_code == configured.code:
-        return configured
-    return config.Force(force_code, force_code, "", (), (), None)
+def force_of(force_code: str) -> config.Force:
+    """The force by code: the configured one with its combined areas for public mode, or any other."""
+    try:
+        return config.force_by_code(force_code)
+    except KeyError:  # a code the reference tables do not know has no CSPs and nothing to combine
+        return config.Force(force_code, force_code, "", (), (), None)
 
 
 # --- period values: any window of a frame ---------------------------------------------------
@@ -452,14 +485,21 @@ def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date
     months give an annual rate). An area with any suppressed period in the window is
     suppressed for the window ("secondary": it would otherwise give the hidden period away
     by subtraction), so a window figure is only ever the sum of published figures.
+
+    Rolling years (frequency "rolling_year") overlap, so they are never added up: a window takes the
+    latest rolling year that ends in it (its last month between `first` and `last`), the same year for
+    every area (an area with no figure for that year has no row), and `periods` is 1.
     """
-    starts = pd.to_datetime(frame["period_start"])
-    inside = (starts >= pd.Timestamp(first)) & (starts <= pd.Timestamp(last))
-    # A CSP's year row (public mode, rare strands) counts only in a window that holds the whole of it.
-    yearly = year_rows(frame)
-    if bool(yearly.any()):
-        inside &= ~yearly | (pd.to_datetime(frame["period_end"]) <= pd.Timestamp(last) + pd.offsets.MonthEnd(0))
-    rows = frame[inside].copy()
+    if measure.frequency == ROLLING_YEAR:  # one year, which may start before the window
+        rows = latest_rolling_year(frame, first, last).copy()
+    else:
+        starts = pd.to_datetime(frame["period_start"])
+        inside = (starts >= pd.Timestamp(first)) & (starts <= pd.Timestamp(last))
+        # A CSP's year row (public mode, rare strands) counts only in a window that holds the whole of it.
+        yearly = year_rows(frame)
+        if bool(yearly.any()):
+            inside &= ~yearly | (pd.to_datetime(frame["period_end"]) <= pd.Timestamp(last) + pd.offsets.MonthEnd(0))
+        rows = frame[inside].copy()
     if rows.empty:
         return pd.DataFrame(columns=PERIOD_COLUMNS)
     for column in COUNT_COLUMNS:
@@ -486,6 +526,15 @@ def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date
     period["lower_998"], period["upper_998"] = strong["lower_95"].to_numpy(), strong["upper_95"].to_numpy()
     period.loc[period["suppressed"], ["value", "lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
     return period[PERIOD_COLUMNS]
+
+
+def latest_rolling_year(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """The rows of the latest rolling year whose last month is in [first, last] (none: no rows)."""
+    ends = pd.to_datetime(frame["period_end"]).dt.to_period("M").dt.to_timestamp()
+    ending = ends[(ends >= pd.Timestamp(first)) & (ends <= pd.Timestamp(last))]
+    if ending.empty:
+        return frame.iloc[0:0]
+    return frame[ends == ending.max()]
 
 
 # --- the benchmark a CSP is compared with ---------------------------------------------------

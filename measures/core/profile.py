@@ -10,6 +10,9 @@ cohorts, the latest year of them when none starts inside it: see measure_window)
 numerators and denominators are summed (proportions, means), and a rate per 1,000
 residents is the period's count over the residents, so a 12-month period gives an
 annual rate. A month with no data adds nothing; a period with no data has no value.
+Rolling years (ONS editions, which overlap) are never added up: a period is read as the latest
+rolling year that ends in it, or the latest that ends before its end when none does (see
+pipeline.period_values and measure_window), and the words name that year ("year ending Jun 2025").
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import pandas as pd
 from measures.core import export, pipeline, registry, scorecard, stats, vocabulary
 
 CONFIDENCE_LEVELS = (0.998, 0.95)  # tested in this order: the stronger claim first
-SPARKLINE_PERIODS = {"monthly": 36, "quarterly_cohort": 12}
+# Points on a sparkline: three years of months or cohorts; rolling years as published (up to 12 editions).
+SPARKLINE_PERIODS = {"monthly": 36, "quarterly_cohort": 12, pipeline.ROLLING_YEAR: 12}
 
 # What a comparison with the force means for each polarity (neutral measures are not judged).
 JUDGEMENTS = {
@@ -80,9 +84,19 @@ class ProfileRow:
     def value_unit(self) -> str:
         """The unit of the period value (a rate is per 1,000 residents over the whole period)."""
         if self.measure.method == "rate_per_1000":
+            if self.measure.frequency == pipeline.ROLLING_YEAR:  # one year, named (periods holds its start)
+                return f"{self.measure.unit} in the {self.period_text()}" if self.periods else self.measure.unit
             months = len(self.periods)
             return f"per 1,000 residents in {months} month{'s' if months != 1 else ''}"
         return self.measure.unit
+
+    def period_text(self) -> str:
+        """The period the value is for: "the year ending Jun 2025" for a rolling year, else the
+        first to the last period with data ("" when there is none)."""
+        if not self.periods:
+            return ""
+        first, last = (vocabulary.period_label(p, self.measure.frequency) for p in (self.periods[0], self.periods[-1]))
+        return last if first == last else f"{first} to {last}"
 
     def csp_quantiles(self) -> tuple[float, float, float, float]:
         """(lowest, 25th percentile, 75th percentile, highest) of the CSP values."""
@@ -152,15 +166,14 @@ def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
     if bool(pipeline.year_rows(run).all()):  # an area published by year (its first year may start late)
         spanned = int(starts.dt.year.max() - starts.dt.year.min()) + 1
     else:
-        spanned = len(pd.date_range(starts.iloc[0], starts.iloc[-1], freq=pipeline.frequency_alias(frequency)))
+        spanned = len(pipeline.calendar(starts, frequency))
     return SignalRun(kind, direction, points, pd.Timestamp(starts.iloc[0]), pd.Timestamp(starts.iloc[-1]),
                      spanned == points)
 
 
 def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
-    freq = pipeline.frequency_alias(frequency)
     values = rows.set_index("period_start")["value"].astype("float64")
-    return values.reindex(pd.date_range(values.index.min(), values.index.max(), freq=freq))
+    return values.reindex(pipeline.calendar(values.index, frequency))
 
 
 COHORTS_IN_A_YEAR = 4
@@ -170,7 +183,16 @@ def measure_window(frame: pd.DataFrame, measure: registry.Measure, first: dt.dat
                    last: dt.date) -> tuple[dt.date, dt.date]:
     """The period a measure is read over: the chosen months; but for quarterly reoffending cohorts,
     which are published about 18 months after they start, the latest year of cohorts starting by
-    the end of the period when none starts inside it (as Fingertips shows each indicator's latest)."""
+    the end of the period when none starts inside it (as Fingertips shows each indicator's latest);
+    for rolling years, the latest year ending by the end of the period when none ends inside it
+    (pipeline.period_values then reads that one year)."""
+    if measure.frequency == pipeline.ROLLING_YEAR and not frame.empty:
+        ends = pd.to_datetime(frame["period_end"]).dt.to_period("M").dt.to_timestamp()
+        if not ((ends >= pd.Timestamp(first)) & (ends <= pd.Timestamp(last))).any():
+            earlier = ends[ends <= pd.Timestamp(last)]
+            if len(earlier):
+                return earlier.max().date(), earlier.max().date()
+        return first, last
     if measure.frequency != "quarterly_cohort" or frame.empty:
         return first, last
     starts = sorted(pd.to_datetime(frame["period_start"]).dt.date.unique())
@@ -182,12 +204,41 @@ def measure_window(frame: pd.DataFrame, measure: registry.Measure, first: dt.dat
     return earlier[-COHORTS_IN_A_YEAR:][0], earlier[-1]
 
 
+@dataclass(frozen=True)
+class Window:
+    """What a profile row reads of a measure's period that is the same for every area: its window,
+    every area's values over it and the benchmark. Computed once per period, it serves every area
+    (a page asked for another area only picks that area's row)."""
+
+    first: dt.date
+    last: dt.date
+    period: pd.DataFrame  # pipeline.period_values: one row per area
+    benchmark: float | None
+    benchmark_text: str
+
+
+def window_of(measure: registry.Measure, frame: pd.DataFrame, first: dt.date, last: dt.date,
+           public: bool = False) -> Window:
+    w_first, w_last = measure_window(frame, measure, first, last)
+    period = period_values(frame, measure, w_first, w_last, public)
+    benchmark, text = pipeline.benchmark(period, measure)
+    return Window(w_first, w_last, period, benchmark, text)
+
+
+def windows(frames: dict[str, pd.DataFrame], first: dt.date, last: dt.date,
+            public: bool = False) -> dict[str, Window]:
+    """Every registry measure's Window for the period (measure id -> Window)."""
+    empty = pd.DataFrame(columns=export.COLUMNS)
+    return {m.id: window_of(m, frames.get(m.id, empty), first, last, public) for m in registry.measures()}
+
+
 def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, force_code: str,
-                first: dt.date, last: dt.date, public: bool = False) -> ProfileRow:
-    """Everything the spine chart, the findings and the pack say about one measure."""
+                first: dt.date, last: dt.date, public: bool = False, shared: Window | None = None) -> ProfileRow:
+    """Everything the spine chart, the findings and the pack say about one measure (`shared`: the
+    period's Window, if already worked out for another area)."""
     card_as_of = last
-    first, last = measure_window(frame, measure, first, last)
-    period = period_values(frame, measure, first, last, public)
+    shared = shared or window_of(measure, frame, first, last, public)
+    first, last, period = shared.first, shared.last, shared.period
     card = scorecard.card(measure, frame, area_code, card_as_of)
     area_rows = card.series
     row = ProfileRow(measure, "no data", card=card)
@@ -198,10 +249,10 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
         row.sparkline = history.iloc[-window:].rename("value").rename_axis("period_start").reset_index()
         # The signal the pipeline gave the latest period (the Overview's and the measure page's too).
         row.signal = card.signal
-        if card.signal not in ("none", pipeline.NOT_ASSESSED):  # the card's rows: the area's up to the period
+        if card.signal != "none" and card.signal not in pipeline.NOT_CHARTED:  # the card's rows: the area's up to the period
             row.run = signal_run(area_rows, measure.frequency)
     # The benchmark: the force's records located in a CSP (measures.core.pipeline.benchmark says which).
-    benchmark, row.benchmark_text = pipeline.benchmark(period, measure)
+    benchmark, row.benchmark_text = shared.benchmark, shared.benchmark_text
     if benchmark is not None:
         row.force_value = benchmark
     csps = period[period["area_type"] == "csp"]
@@ -211,9 +262,13 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
     if mine.empty:
         return row
     mine = mine.iloc[0]
-    row.periods = sorted(pd.to_datetime(frame.loc[
-        (frame["area_code"] == area_code) & (pd.to_datetime(frame["period_start"]) >= pd.Timestamp(first))
-        & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(last)), "period_start"]).unique())
+    if measure.frequency == pipeline.ROLLING_YEAR:  # the one year read (it may start before the period)
+        year = pipeline.latest_rolling_year(frame[frame["area_code"] == area_code], first, last)
+        row.periods = sorted(pd.to_datetime(year["period_start"]).unique())
+    else:
+        row.periods = sorted(pd.to_datetime(frame.loc[
+            (frame["area_code"] == area_code) & (pd.to_datetime(frame["period_start"]) >= pd.Timestamp(first))
+            & (pd.to_datetime(frame["period_start"]) <= pd.Timestamp(last)), "period_start"]).unique())
     if bool(mine["suppressed"]):
         row.status = "suppressed"
         return row
@@ -230,11 +285,12 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
 
 
 def profile(frames: dict[str, pd.DataFrame], area_code: str, force_code: str, first: dt.date, last: dt.date,
-            public: bool = False) -> list[ProfileRow]:
-    """Every registry measure (registry order) for one area and period; `frames` maps measure id to its frame."""
+            public: bool = False, shared: dict[str, Window] | None = None) -> list[ProfileRow]:
+    """Every registry measure (registry order) for one area and period; `frames` maps measure id to its frame,
+    `shared` (optional) measure id to the period's Window (see `windows`)."""
     empty = pd.DataFrame(columns=export.COLUMNS)
-    return [profile_row(m, frames.get(m.id, empty), area_code, force_code, first, last, public)
-            for m in registry.measures()]
+    return [profile_row(m, frames.get(m.id, empty), area_code, force_code, first, last, public,
+                        (shared or {}).get(m.id)) for m in registry.measures()]
 
 
 def available_months(frames: dict[str, pd.DataFrame]) -> list[dt.date]:

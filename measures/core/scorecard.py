@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from measures.core import registry, vocabulary
+from measures.core import pipeline, registry, vocabulary
 
 SIGNAL_ICONS = vocabulary.SIGNAL_LABELS
+ROLLING_YEAR = pipeline.ROLLING_YEAR
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Card:
     series: pd.DataFrame  # period_start, value for the area (one row per period with data)
     latest: pd.Series | None
     previous: pd.Series | None
-    year_before: pd.Series | None
+    year_before: pd.Series | None  # the period 12 months before (for a rolling year: the year ending a year before)
     signal: str  # improvement | concern | change | none | not assessed
     signal_kind: str  # the point type, as NHSRplotthedots names it ("7 Points Above CL"), or "none"
     target_met: bool | None
@@ -45,20 +46,26 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
 
     The signal is the one the pipeline gave that period (measures.core.pipeline.add_signals: limits
     over the area's whole history), so the card, the measure page and the profile agree.
+
+    A rolling year counts as of its last month (the year ending Jun 2025 is not out in Dec 2024),
+    and has no "previous" period: the edition before overlaps it by six months, so the only
+    change a card gives is on the year ending 12 months before.
     """
     rows = frame[frame["area_code"] == area_code].copy()
     rows["period_start"] = pd.to_datetime(rows["period_start"])
+    rolling = measure.frequency == ROLLING_YEAR
     if as_of is not None:
-        rows = rows[rows["period_start"] <= pd.Timestamp(as_of)]
+        when = pd.to_datetime(rows["period_end"]).dt.to_period("M").dt.to_timestamp() if rolling else rows["period_start"]
+        rows = rows[when <= pd.Timestamp(as_of)]
     rows = rows.sort_values("period_start")
     if rows.empty:
         return Card(measure, rows, None, None, None, "none", "none", None, False)
     latest = rows.iloc[-1]
     step = pd.DateOffset(months=3 if measure.frequency == "quarterly_cohort" else 1)
-    previous = _row_at(rows, latest["period_start"] - step)
+    previous = None if rolling else _row_at(rows, latest["period_start"] - step)
     year_before = _row_at(rows, latest["period_start"] - pd.DateOffset(months=12))
     signal, kind = latest_signal(latest)
-    columns = [c for c in ("period_start", "value", "suppressed", "signal", "period_type") if c in rows]
+    columns = [c for c in ("period_start", "period_end", "value", "suppressed", "signal", "period_type") if c in rows]
     return Card(measure, rows[columns], latest, previous, year_before, signal, kind,
                 _target_met(measure, latest), bool(latest["suppressed"]))
 
@@ -104,13 +111,21 @@ def row_period_label(row: pd.Series, frequency: str) -> str:
         start, end = pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"])
         whole = start.month == 1 and end.month == 12
         return f"{start:%Y}" if whole else f"{start:%b} to {end:%b %Y}"
-    return period_label(pd.Timestamp(row["period_start"]), frequency)
+    end = row.get("period_end")
+    return period_label(pd.Timestamp(row["period_start"]), frequency,
+                        None if end is None or pd.isna(end) else pd.Timestamp(end))
 
 
-def period_label(period: pd.Timestamp, frequency: str) -> str:
-    if frequency == "quarterly_cohort":
-        return f"cohort {period:%b %Y}"
-    return f"{period:%b %Y}"
+period_label = vocabulary.period_label  # one way to name a period, everywhere
+
+
+def year_before_label(row: pd.Series, frequency: str) -> str:
+    """What a card's year-before change is on: "a year before", or for a rolling year the year ending
+    12 months before the card's ("the year ending Jun 2024")."""
+    if frequency != ROLLING_YEAR:
+        return "a year before"
+    start = pd.Timestamp(row["period_start"]) - pd.DateOffset(years=1)
+    return f"the {period_label(start, frequency)}"  # its end: 11 months after its start
 
 
 def figures_markdown(card: Card) -> str:
@@ -121,12 +136,15 @@ def figures_markdown(card: Card) -> str:
     target = ""
     if card.target_met is not None and measure.target is not None:
         target = f" · Target ({measure.target['value']:g}): {'✅ met' if card.target_met else '❌ not met'}"
+    year_before = f"{year_before_label(latest, measure.frequency)}: {change_text(latest, card.year_before, measure.unit)}"
+    # Overlapping rolling years have no "previous" to compare with (see card).
+    changes = (f"Change on {year_before}" if measure.frequency == ROLLING_YEAR else
+               f"Change on previous: {change_text(latest, card.previous, measure.unit)}; on {year_before}")
     return (
-        f"{row_period_label(latest, measure.frequency)}: "
+        f"{vocabulary.sentence_start(row_period_label(latest, measure.frequency))}: "
         f"**{format_value(latest['value'], measure.unit)}**{unit_word}  \n"
         f"95% interval {format_value(latest['lower_95'], measure.unit)} to "
         f"{format_value(latest['upper_95'], measure.unit)}  \n"
-        f"Change on previous: {change_text(latest, card.previous, measure.unit)}; "
-        f"on a year before: {change_text(latest, card.year_before, measure.unit)}  \n"
-        f"Signal: **{SIGNAL_ICONS[card.signal]}**{target}"
+        f"{changes}  \n"
+        f"Signal: **{vocabulary.signal_label(card.signal)}**{target}"
     )

@@ -17,9 +17,11 @@ SIGNAL_LABELS = {
     "change": "◆ Change",
     "none": "– No signal",
     "not assessed": "– Not assessed (suppressed periods)",
+    # measures.core.pipeline.NOT_ASSESSED_ROLLING: rolling years overlap, so no chart is drawn over them
+    "not assessed (rolling years)": "– Not assessed (overlapping rolling years)",
 }
 SIGNAL_WORDS = {"improvement": "improvement", "concern": "concern", "change": "change", "none": "no signal",
-                "not assessed": "not assessed"}
+                "not assessed": "not assessed", "not assessed (rolling years)": "not assessed"}
 
 # Why a figure is hidden on the public site (measures.core.pipeline's `suppression` values).
 SUPPRESSION_TEXT = {
@@ -59,8 +61,27 @@ def number(value: float | None, unit: str) -> str:
     return f"{value:.2f}"
 
 
-def period_label(period: pd.Timestamp, frequency: str) -> str:
-    """A period as cards and tables name it: "Dec 2025", or "cohort Apr 2018" for a cohort."""
+def period_label(period: pd.Timestamp, frequency: str, period_end: pd.Timestamp | None = None) -> str:
+    """A period as cards and tables name it: "Dec 2025", "cohort Apr 2018" for a cohort, or
+    "year ending Jun 2025" for a rolling year (by its end: ONS names its editions so; without
+    `period_end`, the twelfth month from `period`)."""
     if frequency == "quarterly_cohort":
         return f"cohort {period:%b %Y}"
+    if frequency == "rolling_year":
+        end = pd.Timestamp(period_end) if period_end is not None else pd.Timestamp(period) + pd.DateOffset(months=11)
+        return f"year ending {end:%b %Y}"
     return f"{period:%b %Y}"
+
+
+def sentence_start(text: str) -> str:
+    """Text that opens a line or sentence, with a capital ("Year ending Jun 2025", "Jun 2025")."""
+    return text[:1].upper() + text[1:]
+
+
+def residents_note() -> str:
+    """Where every rate's residents come from, with the year carried forward (one sentence for every page)."""
+    from measures.data import config
+
+    latest = config.latest_population_year()
+    return (f"Residents: ONS mid-year population estimates of each period's year (mid-2011 to mid-{latest}); "
+            f"periods after {latest} use mid-{latest}, the latest published.")

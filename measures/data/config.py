@@ -103,7 +103,27 @@ def forces() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def population() -> pd.DataFrame:
+    """Census 2021 usual residents of the configured force's districts (the illustrative data's calibration)."""
     return pd.read_csv(REFERENCE_DIR / "population.csv", dtype={"usual_residents_2021": "int64"})
+
+
+@lru_cache(maxsize=1)
+def csp_population() -> pd.DataFrame:
+    """ONS mid-year residents of every CSP of England and Wales, 2011 to the latest mid-year
+    (columns csp_code, year, residents, method; built by scripts/build_reference.py)."""
+    return pd.read_csv(REFERENCE_DIR / "csp_population.csv", dtype={"csp_code": str, "year": "int64",
+                                                                   "residents": "int64", "method": str})
+
+
+def latest_population_year() -> int:
+    """Rates of later periods use this mid-year's residents (carried forward, and the pages say so)."""
+    return int(csp_population()["year"].max())
+
+
+def latest_residents() -> pd.Series:
+    """Each CSP's residents at the latest mid-year, by CSP code."""
+    table = csp_population()
+    return table[table["year"] == latest_population_year()].set_index("csp_code")["residents"]
 
 
 def load_force(config_file: Path = CONFIG_FILE) -> Force:
@@ -115,18 +135,29 @@ def load_force(config_file: Path = CONFIG_FILE) -> Force:
                   tuple(sorted(config.get("csp_display_names", {}).items())), combined)
 
 
-@lru_cache(maxsize=8)
+def force_by_code(code: str) -> Force:
+    """Any police force area of England and Wales by its ONS code; the configured force keeps its
+    local CSP names and combined areas (KeyError for a code that is not a force)."""
+    configured = load_force()
+    if code == configured.code:
+        return configured
+    known = forces().set_index("pfa_code")
+    if code not in known.index:
+        raise KeyError(code)
+    return _force(code, str(known.at[code, "pfa_name"]), str(known.at[code, "police_uk_name"]), ())
+
+
+@lru_cache(maxsize=64)
 def _force(code: str, name: str, police_uk_name: str, display_names: tuple[tuple[str, str], ...],
            combined: tuple[CombinedArea, ...] = ()) -> Force:
     names = dict(display_names)
     lookup = districts()
     in_force = lookup[(lookup["pfa_code"] == code) & (lookup["csp_code"] != "")]
-    residents = population().set_index("lad_code")["usual_residents_2021"]
+    residents = latest_residents()
     csps = []
     for csp_code, rows in in_force.groupby("csp_code"):
-        known = rows["lad_code"].isin(residents.index)
-        csp_population = int(residents[rows["lad_code"]].sum()) if known.all() else None
-        csps.append(Area(csp_code, names.get(csp_code, rows["csp_name"].iloc[0]), "csp", csp_population))
+        count = int(residents[csp_code]) if csp_code in residents.index else None
+        csps.append(Area(csp_code, names.get(csp_code, rows["csp_name"].iloc[0]), "csp", count))
     force_population = total_population(csps)
     return Force(
         code=code,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from measures.data import config, store
 from measures.paths import QUERIES_DIR
@@ -41,18 +42,13 @@ def _areas(force: config.Force) -> pd.DataFrame:
 
 
 def _area_population() -> pd.DataFrame:
-    """Residents by CSP and by force, where every district of the area has a figure."""
-    districts = config.districts()
-    residents = config.population().set_index("lad_code")["usual_residents_2021"]
-    rows = []
-    for level in ("csp_code", "pfa_code"):
-        for code, group in districts[districts[level] != ""].groupby(level):
-            # 2017 and later districts overlap (e.g. Somerset and its former districts):
-            # count each place once by using the districts the population table knows.
-            known = group["lad_code"].isin(residents.index)
-            if known.any() and (known | group["source"].str.startswith("ONS Table C2")).all():
-                rows.append({"area_code": code, "population": int(residents[group.loc[known, "lad_code"]].sum())})
-    return pd.DataFrame(rows, columns=["area_code", "population"]).astype({"population": "int64"})
+    """Mid-year residents by CSP and by force (the sum of its CSPs), one row per area and year."""
+    residents = config.csp_population()[["csp_code", "year", "residents"]]
+    owners = config.districts().query("csp_code != ''").drop_duplicates("csp_code")[["csp_code", "pfa_code"]]
+    csps = residents.rename(columns={"csp_code": "area_code", "residents": "population"})
+    forces = (residents.merge(owners, on="csp_code").groupby(["pfa_code", "year"], as_index=False)["residents"].sum()
+              .rename(columns={"pfa_code": "area_code", "residents": "population"}))
+    return pd.concat([csps, forces], ignore_index=True).astype({"year": "int64", "population": "int64"})
 
 
 def connect(data_dir: Path, lockdown: bool = True) -> duckdb.DuckDBPyConnection:
@@ -83,18 +79,32 @@ def connect(data_dir: Path, lockdown: bool = True) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _load_published_tables(con: duckdb.DuckDBPyConnection, data_dir: Path, attempts: int = 3) -> None:
-    """Every table from one published version, even if a publish swaps `current` meanwhile."""
+def _load_published_tables(con: duckdb.DuckDBPyConnection, data_dir: Path, attempts: int = 5) -> None:
+    """Every table from one published version, even if a publish swaps `current` and prunes the old
+    version meanwhile: the version's files are opened first (a few milliseconds), and an open file
+    stays readable after it is removed, so only a publish inside that moment means another try."""
     for attempt in range(attempts):
         version = (data_dir / store.CURRENT).resolve()
+        handles = []
         try:
             for parquet in sorted(version.glob("*.parquet")):
-                path = str(parquet).replace("'", "''")
-                con.execute(f"create or replace table {parquet.stem} as select * from read_parquet('{path}')")
-            return
-        except duckdb.IOException:  # that version was pruned by a newer publish: read the newer one
+                handles.append((parquet.stem, open(parquet, "rb")))  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # pruned between listing and opening: read the newer version
+            for _, handle in handles:
+                handle.close()
             if attempt == attempts - 1:
                 raise
+            continue
+        try:
+            for name, handle in handles:
+                incoming = pq.read_table(handle)
+                con.register("incoming_table", incoming)
+                con.execute(f"create or replace table {name} as select * from incoming_table")
+                con.unregister("incoming_table")
+        finally:
+            for _, handle in handles:
+                handle.close()
+        return
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:

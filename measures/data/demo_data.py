@@ -118,10 +118,16 @@ class _Geo:
 def _geography(force: config.Force, cal: dict) -> _Geo:
     residents = config.population().set_index("lad_code")["usual_residents_2021"]
     csps = sorted(force.csps, key=lambda a: a.code)
-    assumed = any(not a.population for a in csps)
-    known = [a.population for a in csps if a.population]
+    # The calibration was made against Census 2021 residents, so the generator keeps them (a CSP's
+    # residents: the sum of its districts', where every one is known), whatever the rates' denominators.
+    census: dict[str, float | None] = {}
+    for a in csps:
+        lads = [d[0] for d in force.districts if d[2] == a.code]
+        census[a.code] = float(residents[lads].sum()) if lads and all(d in residents.index for d in lads) else None
+    assumed = any(not census[a.code] for a in csps)
+    known = [c for c in census.values() if c]
     fallback = float(np.mean(known)) if known else float(cal["assumed_csp_population"])
-    populations = {a.code: float(a.population or fallback) for a in csps}
+    populations = {a.code: float(census[a.code] or fallback) for a in csps}
     districts = []
     for lad, name, csp in sorted(force.districts):
         siblings = [d for d in force.districts if d[2] == csp]

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from measures.core import export, findings, profile, registry, scorecard, vocabulary
+from measures.core import export, findings, peer_comparison, profile, registry, scorecard, vocabulary
 from measures.data import config, db, store
 from measures.data.validation import UsageError, parse_month
 from measures.render import charts, geo
@@ -63,6 +63,8 @@ class Pack:
     not_assessed: dict[str, list[str]]
     data_version: str
     generated: dt.datetime
+    # "Compared with similar areas" (a CSP only): peer_comparison.peer_panel, or None for no panel.
+    similar: peer_comparison.PeerPanel | None = None
 
     @property
     def period(self) -> str:
@@ -101,13 +103,14 @@ def choose_period(months: list[dt.date], period_from: dt.date | None, period_to:
 
 
 def build(frames: dict[str, pd.DataFrame], force: config.Force, area_code: str, first: dt.date, last: dt.date,
-          public: bool, data_version: str = "") -> Pack:
-    """The pack's content: profile rows, spine table and findings for one area and period."""
+          public: bool, data_version: str = "", windows: dict[str, profile.Window] | None = None) -> Pack:
+    """The pack's content: profile rows, spine table and findings for one area and period (`windows`:
+    the period's profile.windows, when a page has them cached)."""
     area = force.area_by_code(area_code)
     if area is None or area.area_type == "unassigned":
         codes = ", ".join(a.code for a in force.areas())
         raise UsageError(f"unknown area {area_code[:40]!r}: choose the force or one of its CSPs ({codes})")
-    rows = profile.profile(frames, area.code, force.code, first, last, public)
+    rows = profile.profile(frames, area.code, force.code, first, last, public, windows)
     period = profile.period_label(first, last)
     return Pack(force, area, first, last, public, rows, profile.spine_table(rows, area.name),
                 findings.findings(rows, area.name, period), findings.not_assessed(rows), data_version,
@@ -121,9 +124,10 @@ def _data_dates(pack: Pack) -> str:
     for row in pack.rows:
         freq = row.measure.frequency
         if row.periods:
-            used = (f"{scorecard.period_label(row.periods[0], freq)} to "
-                    f"{scorecard.period_label(row.periods[-1], freq)} ({len(row.periods)} "
-                    f"{'cohorts' if freq == 'quarterly_cohort' else 'months'})")
+            count = len(row.periods)
+            noun = {"quarterly_cohort": "cohort", "rolling_year": "rolling year"}.get(freq, "month")
+            first, last = (scorecard.period_label(p, freq) for p in (row.periods[0], row.periods[-1]))
+            used = f"{first}{'' if first == last else ' to ' + last} ({count} {noun}{'s' if count != 1 else ''})"
         else:
             used = "no data in this period"
         latest = scorecard.period_label(row.latest_available, freq) if row.latest_available is not None else "–"
@@ -234,6 +238,47 @@ def _theme_panels(pack: Pack) -> str:
     return "<section class='themes'><h2>By Plan theme</h2>" + "".join(sections) + "</section>"
 
 
+def _similar_panel(pack: Pack) -> str:
+    """The area, its similar CSPs, its force and England and Wales: one column per real measure, with intervals."""
+    panel = pack.similar
+    if panel is None or not panel.groups:
+        return ""
+    measures = [registry.get(measure_id) for measure_id in panel.groups]
+    first = next(iter(panel.groups.values()))
+    head = "".join(f"<th>{escape(m.title)}<br><span class='muted'>{escape(m.unit)} (95% interval)</span></th>"
+                   for m in measures)
+    lines = []
+    for index, row in enumerate(first.itertuples()):
+        cells = []
+        for measure_id in panel.groups:
+            cell = panel.groups[measure_id].iloc[index]
+            if bool(cell["suppressed"]):
+                cells.append("<td class='num'><i>suppressed</i></td>")
+            elif pd.isna(cell["value"]):
+                cells.append("<td class='num'><i>no data</i></td>")
+            else:
+                cells.append(f"<td class='num'>{vocabulary.number(cell['value'], '')}<br><span class='muted'>"
+                             f"{vocabulary.number(cell['lower_95'], '')} to {vocabulary.number(cell['upper_95'], '')}"
+                             "</span></td>")
+        rank = "" if pd.isna(row.rank_among_similar) else str(int(row.rank_among_similar))
+        role = {"area": "the area", "similar": "similar CSP", "force": "its force", "national": "England and Wales"}[row.role]
+        lines.append(f"<tr class='peer-{row.role}'><td>{escape(str(row.area_name))}</td><td>{escape(role)}</td>"
+                     f"<td class='num'>{rank}</td>{''.join(cells)}</tr>")
+    positions = "".join(f"<li>{escape(m.title)}: {escape(str(panel.groups[m.id]['position'].iloc[0]))}</li>"
+                        for m in measures)
+    return f"""
+<section class="similar">
+  <h2>Compared with similar areas</h2>
+  <p>{escape(panel.area_name)} against its {int((first['role'] == 'similar').sum())} most similar CSPs of England and
+  Wales, its force and England and Wales, {escape(profile.period_label(panel.first, panel.last))}, for the measures
+  with real (not illustrative) data for every force. {escape(panel.method_note)}. {escape(panel.national_note)}</p>
+  <p>Position of {escape(panel.area_name)} among itself and its similar CSPs (highest value first):</p>
+  <ul>{positions}</ul>
+  <table class="peer"><tr><th>Area</th><th>Compared as</th><th>Similarity rank</th>{head}</tr>
+  {''.join(lines)}</table>
+</section>"""
+
+
 def _sources(pack: Pack) -> str:
     entries = []
     for measure in registry.measures():
@@ -273,6 +318,7 @@ def render_html(pack: Pack) -> str:
 {_spine(pack)}
 {_findings(pack)}
 {_theme_panels(pack)}
+{_similar_panel(pack)}
 {_sources(pack)}
 </body></html>"""
 
@@ -307,10 +353,13 @@ def briefing(area: str, out: Path, data_dir: Path, period_from: str | None = Non
     start, end = parse_month(period_from, "--from"), parse_month(period_to, "--to")
     if start and end and start > end:
         raise UsageError(f"--from {period_from} is after --to {period_to}")
-    force = config.load_force().published() if public else config.load_force()
+    force_code, _ = export.resolve_area(area, public)
+    chosen = config.force_by_code(force_code)
+    force = chosen.published() if public else chosen
     con = db.connect(data_dir)
     frames = load_frames(con, force.code, public)
     first, last = choose_period(profile.available_months(frames), start, end)
     pack = build(frames, force, area, first, last, public, store.data_version(data_dir))
+    pack.similar = peer_comparison.peer_panel(con, pack.area, first, last, public)
     write(pack, out)
     return pack

@@ -116,10 +116,11 @@ def trend_part(measure: registry.Measure, series: pd.DataFrame, area_name: str, 
                    "are drawn because limits computed with the hidden values would give them away.")
         return ChartPart(fig, summary, table, file_name)
     withheld = series.loc[series["value"].notna(), "signal_meaning"] if "signal_meaning" in series else None
-    if withheld is not None and len(withheld) and withheld.eq(pipeline.NOT_ASSESSED).all():
+    if withheld is not None and len(withheld) and withheld.isin(pipeline.NOT_CHARTED).all():
         fig = charts.period_line(series, title, measure.unit, freq, measure.illustrative)
-        summary = (f"{measure.title} for {area_name}: no control limits are published for this series, because its "
-                   "baseline includes a suppressed period.")
+        why = ("the rolling years overlap (each shares months with the next), so they are not independent points"
+               if withheld.eq(pipeline.NOT_ASSESSED_ROLLING).all() else "its baseline includes a suppressed period")
+        summary = f"{measure.title} for {area_name}: no control limits are drawn for this series, because {why}."
         return ChartPart(fig, summary, table, file_name)
     if series["value"].notna().sum() < 3:
         return ChartPart(None, f"Too few periods with data for {area_name} to draw a control chart.", table, file_name)

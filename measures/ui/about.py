@@ -25,8 +25,8 @@ METHODS = """
 - **Proportions** (percent answered within 20 minutes, percent abandoned, reoffending rate): 95% intervals by the
   Wilson score method, which stays inside 0-100% and behaves well for small numbers.
 - **Rates per 1,000 residents** (hidden crimes, recorded crime): exact Poisson limits (chi-squared form) for counts
-  under 10 and Byar's approximation from 10; a count of 0 has a lower limit of 0. Residents are the Census 2021
-  usual residents of the area's districts.
+  under 10 and Byar's approximation from 10; a count of 0 has a lower limit of 0. Residents are ONS mid-year estimates
+  for the period's year (the latest mid-year for later periods), summed over the area's districts.
 - **Means** (101 mean wait): a t-interval from the sums and sums of squares of the waits; reoffences per reoffender
   treat reoffences as a Poisson count over the reoffenders.
 - **Control charts** (statistical process control): XmR (individuals) charts with natural process limits at the mean
@@ -66,6 +66,8 @@ def _periods(dataset: str, query: str, force_code: str) -> tuple[pd.DataFrame, i
         rows = [{"month": month, "rows": row.rows, "records": row.records}
                 for row in frame.itertuples() for month in pd.date_range(row.period_start, row.period_end, freq="MS")]
         frame = pd.DataFrame(rows, columns=["month", "rows", "records"])
+        # Rolling years overlap (Jan-Dec 2024 and Jul 2024-Jun 2025): a month covered twice is one month.
+        frame = frame.groupby("month", as_index=False).agg(rows=("rows", "sum"), records=("records", "max"))
     return frame.assign(dataset=dataset)[["dataset", "month", "rows", "records"]], total_rows
 
 

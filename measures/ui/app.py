@@ -16,7 +16,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from measures.core import export, registry
+from measures.core import export, profile, registry
 from measures.data import config, db, store
 from measures.paths import DEFAULT_DATA_DIR
 
@@ -72,15 +72,85 @@ def _measure(measure_id: str, force_code: str, public: bool, path: str, version:
 
 
 def measure(measure_id: str) -> pd.DataFrame:
-    """All periods and areas of a measure for the configured force (suppressed in public mode)."""
+    """All periods and areas of a measure for the chosen force (suppressed in public mode)."""
     return _measure(measure_id, force().code, public_mode(), str(data_dir()), data_version())
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _forces_with_data(path: str, version: str) -> list[str]:
+    con = _connection(path, version).cursor()
+    loaded = db.tables(con)
+    codes = {config.load_force().code}
+    for table, column in (("police_uk_counts", "force_code"), ("ons_csp_crime", "pfa_code")):
+        if table in loaded:
+            codes |= {row[0] for row in con.execute(f"select distinct {column} from {table}").fetchall()}
+    known = config.forces()
+    return [code for code in known["pfa_code"] if code in codes]  # in the reference table's order
+
+
+def forces_with_data() -> list[str]:
+    """Codes of the police force areas this data folder has figures for (the configured one always)."""
+    return _forces_with_data(str(data_dir()), data_version())
+
+
+FORCE_KEY = "force"
+
+
+def force_code() -> str:
+    """The force the address asks for (?force=CODE, one of the forces with data), else the configured one."""
+    raw = _first(st.query_params.get_all(FORCE_KEY)) if FORCE_KEY in st.query_params else None
+    return raw if raw is not None and raw in forces_with_data() else config.load_force().code
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _profile_windows(force_code: str, first: dt.date, last: dt.date, public: bool, path: str,
+                     version: str) -> dict[str, profile.Window]:
+    frames = {m.id: _measure(m.id, force_code, public, path, version) for m in registry.measures()}
+    return profile.windows(frames, first, last, public)
+
+
+def profile_windows(first: dt.date, last: dt.date) -> dict[str, profile.Window]:
+    """Every measure's values over a period for every area of the chosen force (profile.windows), cached:
+    the area profile asked for another area reads its row from these."""
+    return _profile_windows(force_code(), first, last, public_mode(), str(data_dir()), data_version())
+
+
 def force() -> config.Force:
-    """The configured force as this site shows it: on the public site, with its combined areas
+    """The chosen force as this site shows it: on the public site, with its combined areas
     (e.g. Cornwall and Isles of Scilly) in place of their parts."""
-    configured = config.load_force()
-    return configured.published() if public_mode() else configured
+    chosen = config.force_by_code(force_code())
+    return chosen.published() if public_mode() else chosen
+
+
+def link_params(**params: str) -> dict[str, str]:
+    """Query parameters for a link to another page, keeping the chosen force."""
+    code = force_code()
+    return {**({FORCE_KEY: code} if code != config.load_force().code else {}), **params}
+
+
+def _force_changed() -> None:
+    code = st.session_state.get("picker_force")
+    st.query_params.pop("area", None)  # an area of the old force means nothing in the new one
+    st.session_state.pop("picker_area", None)
+    if code and code != config.load_force().code:
+        st.query_params[FORCE_KEY] = code
+    else:
+        st.query_params.pop(FORCE_KEY, None)
+
+
+def force_picker() -> None:
+    """The force select box (in the sidebar, drawn once by the router); the address keeps ?force=
+    only when it is not the configured force."""
+    codes = forces_with_data()
+    asked = _first(st.query_params.get_all(FORCE_KEY)) if FORCE_KEY in st.query_params else None
+    if asked is not None and asked not in codes:
+        st.info("The address asked for a force this dashboard has no data for, so it shows "
+                f"{config.load_force().name}.")
+        st.query_params.pop(FORCE_KEY, None)
+    st.session_state["picker_force"] = force_code()  # the address decides; the box follows it
+    names = config.forces().set_index("pfa_code")["pfa_name"]
+    st.selectbox("Police force area", codes, format_func=lambda c: str(names.get(c, c)), key="picker_force",
+                 on_change=_force_changed)
 
 
 def manifest() -> dict:
@@ -113,7 +183,8 @@ def url_value(key: str, allowed: list[str], default: str, label: str) -> str:
         return default
     if raw in allowed:
         return raw
-    st.info(f"The address asked for a {label} this dashboard does not have, so it shows the default.")
+    article = "an" if label[:1] in "aeiou" else "a"
+    st.info(f"The address asked for {article} {label} this dashboard does not have, so it shows the default.")
     return default
 
 
@@ -159,7 +230,7 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
     """
     shown = force()
     codes = [a.code for a in shown.areas()]
-    configured = config.load_force()
+    configured = config.force_by_code(force_code())
     parts = configured.part_of() if public_mode() else {}
     asked = _first(st.query_params.get_all(key)) if key in st.query_params else None
     if asked in parts:  # a CSP the public site publishes as part of a combined area: show that area

@@ -26,8 +26,10 @@ SOURCES: tuple[Source, ...] = (
     Source("police-uk", "measures.data.ingest.police_uk",
            "police.uk street-level crime (the monthly *-street.csv files, or the .zip download)",
            (("police_uk_counts", "Recorded crime (data.police.uk)", "coverage_police_uk"),)),
-    Source("ons-csp", "measures.data.ingest.ons_csp", "ONS recorded crime by CSP (Table C2 saved as CSV, one file)",
-           (("ons_csp_crime", "ONS recorded crime by CSP (one year)", "coverage_ons_csp"),)),
+    Source("ons-csp", "measures.data.ingest.ons_csp",
+           "ONS recorded crime by CSP (the Police force area data tables workbook, Tables C2 and C5, or Table C2 "
+           "saved as CSV; one rolling year per table)",
+           (("ons_csp_crime", "ONS recorded crime by CSP (rolling years)", "coverage_ons_csp"),)),
     Source("calls-101", "measures.data.ingest.calls_101", "101 call records (one row per call)",
            (("calls_101_monthly", "101 calls", "coverage_calls_101"),
             ("calls_101_weekday_hour", "101 calls by weekday and hour (force-wide)", None)),  # 101's months

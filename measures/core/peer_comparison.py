@@ -1,0 +1,330 @@
+"""A CSP against its most similar CSPs (measures.core.similar), its force and England and Wales.
+
+Every figure is a window value of the one pipeline (`pipeline.period_values` of the pipeline's rows):
+nothing here computes a rate or an interval of its own. Only real (non-illustrative) measures are
+compared: the illustrative data exist for one force only, and a comparison with generated figures
+would mean nothing.
+
+Cost. The national figures need every force's rows. `pipeline.measure_frame` for each of the 43
+forces takes about 3 s for a real police.uk measure (most of it the control chart of every area
+over its whole history, which a window value does not use). So, where no disclosure control can
+apply (analyst mode, or a measure without it), the window values are built from the same pipeline
+steps that give measure_frame its counts (pipeline.counted_rows) and the same
+period_values, without the control chart: about 0.5 s for 43 forces. Where disclosure control
+applies (public mode, a controlled measure) the whole measure_frame is used, since suppression is
+decided over the whole history and family. tests/test_peer_comparison.py checks both routes give
+the same values.
+
+Streamlit-free: measures.ui.similar_view caches these per data version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from measures.core import pipeline, registry, similar
+from measures.data import config
+
+NATIONAL_CODE = "K04000001"  # ONS code of England and Wales
+NATIONAL_NAME = "England and Wales (forces with data)"
+ROLES = ("area", "similar", "force", "national")
+COLUMNS = ["area_code", "area_name", "role", "rank_among_similar", "force_code", "numerator", "denominator", "value",
+           "lower_95", "upper_95", "lower_998", "upper_998", "periods", "suppressed", "position"]
+VALUE_COLUMNS = ["numerator", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998"]
+
+
+def real_measures() -> list[registry.Measure]:
+    """The measures that can be compared across forces: real (non-illustrative) data only."""
+    return [m for m in registry.measures() if not m.illustrative]
+
+
+def _check_real(measure: registry.Measure) -> None:
+    if measure.illustrative:
+        raise ValueError(f"{measure.id} is illustrative data: only real measures are compared with similar areas")
+
+
+def _needs_full_pipeline(measure: registry.Measure, public: bool) -> bool:
+    """Disclosure control (and CSPs published by year) is decided over the whole history: measure_frame only."""
+    return public and (measure.disclosure_control or measure.public_csp_period == "year")
+
+
+def _window_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force: config.Force, first: dt.date,
+                 last: dt.date, public: bool) -> pd.DataFrame:
+    """measure_frame's rows of the window without the control chart (where no disclosure control applies):
+    the pipeline's own first steps (pipeline.counted_rows), asked for the window only."""
+    rows = pipeline.counted_rows(con, measure, force, public, first, last)
+    return rows.assign(suppressed=False, suppression="")
+
+
+def _force_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str, first: dt.date,
+                last: dt.date, public: bool) -> pd.DataFrame:
+    """One force's rows of the window, with force_code (empty where its table is not loaded)."""
+    try:
+        if _needs_full_pipeline(measure, public):
+            rows = pipeline.measure_frame(con, measure, force_code, first, last, public)
+        else:
+            rows = _window_rows(con, measure, pipeline.force_of(force_code), first, last, public)
+    except duckdb.CatalogException:  # the measure's table is not loaded in this data folder
+        return pd.DataFrame()
+    return rows.assign(force_code=force_code)
+
+
+def window_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_codes: list[str], first: dt.date,
+                  last: dt.date, public: bool) -> pd.DataFrame:
+    """The forces' window values (pipeline.period_values): their CSPs, unassigned buckets and force rows.
+
+    period_values runs once over every force's rows together (area codes are unique across forces):
+    run once per force, its pandas overhead was most of the cost.
+    """
+    pieces = [p for p in (_force_rows(con, measure, code, first, last, public) for code in force_codes) if not p.empty]
+    if not pieces:
+        return pd.DataFrame(columns=[*pipeline.PERIOD_COLUMNS, "force_code"])
+    rows = pd.concat(pieces, ignore_index=True)
+    owners = rows[["area_code", "force_code"]].drop_duplicates("area_code")
+    if "area_name" in rows:  # measure_frame's rows are named already
+        rows = rows.drop(columns="area_name")
+    rows = rows.merge(pipeline.area_names(con, config.load_force()), on="area_code", how="left")
+    rows["area_name"] = rows["area_name"].fillna(rows["area_code"])
+    values = pipeline.period_values(rows, measure, first, last)
+    return values.merge(owners, on="area_code", how="left")
+
+
+def all_force_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, first: dt.date, last: dt.date,
+                     public: bool) -> pd.DataFrame:
+    """Every force's window values (CSP, unassigned and force rows), with force_code; forces with no data have none."""
+    _check_real(measure)
+    return window_values(con, measure, list(config.forces()["pfa_code"]), first, last, public)
+
+
+# --- England and Wales ------------------------------------------------------------------------
+
+@dataclass
+class National:
+    """The England and Wales row and which forces it adds up."""
+
+    row: pd.DataFrame  # one row, period_values' columns
+    included: list[str] = field(default_factory=list)  # force codes
+    partial: list[str] = field(default_factory=list)  # forces with some but not all of the window's periods
+
+    @property
+    def note(self) -> str:
+        total = len(config.forces())
+        text = (f"England and Wales here is the sum of the {len(self.included)} of {total} forces with data for "
+                "every period of the window")
+        if self.partial:
+            text += f" ({len(self.partial)} with only part of the window are left out)"
+        return text + "."
+
+
+def national(values: pd.DataFrame, measure: registry.Measure) -> National:
+    """The sum over the forces with data for the whole window of their force rows, valued by the pipeline.
+
+    A force with only some of the window's months is left out: its count covers fewer months than
+    its residents, and would pull a rate down.
+    """
+    forces = values[values["area_type"] == "force"]
+    full = int(forces["periods"].max()) if len(forces) else 0
+    included = forces[forces["periods"] == full]
+    partial = forces[forces["periods"] < full]["force_code"].tolist()
+    summed = included.agg({c: "sum" for c in ("numerator", "denominator")}).to_frame().T if len(included) else \
+        pd.DataFrame({"numerator": [np.nan], "denominator": [np.nan]})
+    hidden = bool(included["suppressed"].astype(bool).any()) if len(included) else False
+    row = pipeline.add_values(summed.astype("float64"), measure, 0.95)
+    strong = pipeline.add_values(summed.astype("float64"), measure, 0.998)
+    row = row.assign(area_code=NATIONAL_CODE, area_name=NATIONAL_NAME, area_type="national", periods=full,
+                     suppressed=hidden, lower_998=strong["lower_95"].to_numpy(), upper_998=strong["upper_95"].to_numpy())
+    if hidden:  # a force total hidden by disclosure control must not be given away by the sum
+        row.loc[:, ["numerator", "value", "lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
+    return National(row, included["force_code"].tolist(), partial)
+
+
+def national_csp_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, first: dt.date, last: dt.date,
+                        public: bool, values: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per CSP of England and Wales with data in the window (for the national map), with force_code."""
+    values = all_force_values(con, measure, first, last, public) if values is None else values
+    return values[values["area_type"] == "csp"].reset_index(drop=True)
+
+
+# --- the similar group ----------------------------------------------------------------------
+
+def owner_force(csp_code: str) -> str:
+    """The police force area a CSP lies in (KeyError for a code that is not a CSP)."""
+    lookup = config.districts()
+    owners = lookup.loc[lookup["csp_code"] == csp_code, "pfa_code"].unique()
+    if len(owners) != 1:
+        raise KeyError(csp_code)
+    return str(owners[0])
+
+
+def area_force(code: str) -> str:
+    """The force of a CSP or of a combined area of the public site."""
+    combined = {c.code: c for c in config.load_force().public_combined}
+    return owner_force(combined[code].parts[0]) if code in combined else owner_force(code)
+
+
+def _combined(public: bool) -> dict[str, config.CombinedArea]:
+    """Part CSP code -> its combined area on the public site (none in analyst mode)."""
+    if not public:
+        return {}
+    return {part: c for c in config.load_force().public_combined for part in c.parts}
+
+
+def neighbour_code(code: str) -> str:
+    """The CSP whose similar areas a (possibly combined) area uses: a combined area's largest part."""
+    for combined in config.load_force().public_combined:
+        if code == combined.code:
+            residents = config.latest_residents()
+            return max(combined.parts, key=lambda p: int(residents.get(p, 0)))
+    return code
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def position_text(group: pd.DataFrame) -> str:
+    """Where the area's value stands among itself and its similar CSPs: "4th highest of 16"."""
+    csps = group[group["role"].isin(("area", "similar"))]
+    area = csps[csps["role"] == "area"]
+    if area.empty or bool(area["suppressed"].iloc[0]):
+        return "not ranked (suppressed)"
+    if pd.isna(area["value"].iloc[0]):
+        return "not ranked (no data)"
+    ranked = csps.dropna(subset=["value"])
+    higher = int((ranked["value"] > float(area["value"].iloc[0])).sum())
+    text = f"{ordinal(higher + 1)} highest of {len(ranked)}"
+    missing = len(csps) - len(ranked)
+    if missing:
+        text += f" ({missing} of the {len(csps)} CSPs have no value and are not ranked)"
+    return text
+
+
+def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, neighbours: pd.DataFrame,
+               public: bool = False) -> pd.DataFrame:
+    """The area, its similar CSPs (in rank order), its force and England and Wales, from all_force_values.
+
+    `neighbours` is similar.similar_areas's frame. On the public site a neighbour published as part
+    of a combined area is shown as that area (once, at its better rank).
+    """
+    parts = _combined(public)
+    by_code = values.drop_duplicates("area_code").set_index("area_code")
+    force_code = area_force(area_code)
+    wanted: list[tuple[str, str, str, int | None, str]] = [
+        (area_code, "", "area", None, force_code)]
+    seen = {area_code}
+    for row in neighbours.sort_values("rank").itertuples():
+        code, name = str(row.similar_code), str(row.similar_name)
+        if code in parts:
+            code, name = parts[code].code, parts[code].name
+        if code in seen:
+            continue
+        seen.add(code)
+        wanted.append((code, name, "similar", int(row.rank), owner_force(row.similar_code)))
+    wanted.append((force_code, "", "force", None, force_code))
+    rows = []
+    for code, name, role, rank, owner in wanted:
+        found = by_code.loc[code] if code in by_code.index else None
+        record = {"area_code": code, "role": role, "rank_among_similar": rank, "force_code": owner,
+                  "area_name": str(found["area_name"]) if found is not None else (name or _area_name(code)),
+                  "periods": found["periods"] if found is not None else 0,
+                  "suppressed": bool(found["suppressed"]) if found is not None else False}
+        for column in VALUE_COLUMNS:
+            record[column] = found[column] if found is not None else np.nan
+        rows.append(record)
+    whole = national(values, measure)
+    nat = whole.row.iloc[0]
+    rows.append({"area_code": NATIONAL_CODE, "area_name": NATIONAL_NAME, "role": "national", "rank_among_similar": None,
+                 "force_code": "", "periods": nat["periods"], "suppressed": bool(nat["suppressed"]),
+                 **{c: nat[c] for c in VALUE_COLUMNS}})
+    group = pd.DataFrame(rows)
+    for column in VALUE_COLUMNS:
+        group[column] = pd.to_numeric(group[column], errors="coerce").astype("float64")
+    group["rank_among_similar"] = group["rank_among_similar"].astype("Int64")
+    group["periods"] = pd.to_numeric(group["periods"], errors="coerce").fillna(0).astype(int)
+    group["position"] = ""
+    group.loc[group["role"] == "area", "position"] = position_text(group)
+    group.attrs["national_note"] = whole.note
+    return group[COLUMNS]
+
+
+def _area_name(code: str) -> str:
+    if code == config.load_force().code or code in set(config.forces()["pfa_code"]):
+        return str(config.force_by_code(code).name)
+    try:
+        return str(similar.characteristics().loc[code, "csp_name"])
+    except KeyError:
+        return code
+
+
+def group_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, area_code: str, first: dt.date,
+                 last: dt.date, public: bool, values: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The window's values of the area, its 15 similar CSPs, its force and England and Wales.
+
+    Columns: area_code, area_name, role ('area' | 'similar' | 'force' | 'national'), rank_among_similar
+    (1 = most similar), force_code, numerator, denominator, value, lower_95, upper_95, lower_998,
+    upper_998, periods, suppressed and position (on the area's row, e.g. "4th highest of 16").
+    KeyError for an area that is not a CSP; ValueError for an illustrative measure. `values` (from
+    all_force_values) saves running the pipeline again.
+    """
+    _check_real(measure)
+    neighbours = similar.similar_areas(neighbour_code(area_code))
+    values = all_force_values(con, measure, first, last, public) if values is None else values
+    return group_from(values, measure, area_code, neighbours, public)
+
+
+def group_benchmark(group: pd.DataFrame, measure: registry.Measure) -> float | None:
+    """The area and its similar CSPs pooled (their counts added, valued by the pipeline): the funnel's centre."""
+    csps = group[group["role"].isin(("area", "similar"))].dropna(subset=["value", "denominator"])
+    if csps.empty:
+        return None
+    pooled = pd.DataFrame({"numerator": [csps["numerator"].sum()], "denominator": [csps["denominator"].sum()]})
+    value = float(pipeline.add_values(pooled, measure)["value"].iloc[0])
+    return None if np.isnan(value) else value
+
+
+def latest_window(values: pd.DataFrame, months: int = 12) -> tuple[dt.date, dt.date] | None:
+    """The latest `months` months ending at the last month with data (from a measure_frame's rows)."""
+    if values.empty:
+        return None
+    last = pd.to_datetime(values["period_start"]).max()
+    return (last - pd.DateOffset(months=months - 1)).date(), last.date()
+
+
+# --- the briefing pack's panel ----------------------------------------------------------------
+
+@dataclass
+class PeerPanel:
+    """The pack's "Compared with similar areas": one group per real measure, for one CSP and window."""
+
+    area_name: str
+    first: dt.date
+    last: dt.date
+    method_note: str
+    groups: dict[str, pd.DataFrame]  # measure id -> group_values
+    national_note: str = ""
+
+
+def peer_panel(con: duckdb.DuckDBPyConnection, area: config.Area, first: dt.date, last: dt.date,
+               public: bool) -> PeerPanel | None:
+    """The pack's panel for a CSP (None for the force, or a CSP with no similar areas)."""
+    if area.area_type != "csp":
+        return None
+    try:
+        note = similar.method_note(neighbour_code(area.code))
+        groups = {m.id: group_values(con, m, area.code, first, last, public) for m in real_measures()}
+    except KeyError:
+        return None
+    return panel_of(area.name, first, last, note, groups)
+
+
+def panel_of(area_name: str, first: dt.date, last: dt.date, note: str, groups: dict[str, pd.DataFrame]) -> PeerPanel:
+    """The panel, keeping the measures with a value for any CSP of the group (a column of "no data" says nothing)."""
+    kept = {k: g for k, g in groups.items() if g[g["role"].isin(("area", "similar"))]["value"].notna().any()}
+    national_note = next((g.attrs.get("national_note", "") for g in kept.values()), "")
+    return PeerPanel(area_name, first, last, note, kept, national_note)

@@ -1,0 +1,138 @@
+"""The "Compared with similar areas" section (area profile, recorded crime) and the pack's panel.
+
+A CSP against its 15 most similar CSPs (measures.core.similar), its force and England and Wales,
+for one real measure and period: a ranked chart, a funnel plot and a national map. The chosen
+measure is kept in the address (?peer=ID). Every force's window values are cached per data
+version: the national figures need all 43 forces (about 0.5 s to build, then from the cache).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from measures.core import peer_comparison, registry, similar
+from measures.data import config
+from measures.render import briefing, peer_charts
+from measures.ui import app
+
+URL_KEY = "peer"
+FORCE_NOTE = ("Similar areas are for CSPs: choose a CSP in the sidebar to compare it with its 15 most similar "
+              "CSPs in England and Wales.")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _force_values(measure_id: str, first: dt.date, last: dt.date, public: bool, path: str,
+                  version: str) -> pd.DataFrame:
+    """Every force's window values of a measure (path and version key the cache: a new publish is a new entry)."""
+    return peer_comparison.all_force_values(app.connection(), registry.get(measure_id), first, last, public)
+
+
+def force_values(measure: registry.Measure, first: dt.date, last: dt.date) -> pd.DataFrame:
+    return _force_values(measure.id, first, last, app.public_mode(), str(app.data_dir()), app.data_version())
+
+
+def group(measure: registry.Measure, area_code: str, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """group_values from the cached window values (KeyError for an area with no similar areas)."""
+    neighbours = similar.similar_areas(peer_comparison.neighbour_code(area_code))
+    return peer_comparison.group_from(force_values(measure, first, last), measure, area_code, neighbours,
+                                      app.public_mode())
+
+
+def measure_picker(default: str | None = None) -> registry.Measure | None:
+    """A real measure, from the address (?peer=ID) and a select box; None when the registry has none."""
+    measures = peer_comparison.real_measures()
+    if not measures:
+        return None
+    ids = [m.id for m in measures]
+    fallback = default if default in ids else ids[0]
+    chosen = app.url_value(URL_KEY, ids, fallback, "measure to compare")
+    chosen = st.selectbox("Measure to compare", ids, index=ids.index(chosen), key="picker_peer",
+                          format_func=lambda i: registry.get(i).title)
+    if chosen == fallback:
+        st.query_params.pop(URL_KEY, None)  # the page's own measure keeps a short address
+    else:
+        st.query_params[URL_KEY] = chosen
+    return registry.get(chosen)
+
+
+def window(measure: registry.Measure, first: dt.date | None, last: dt.date | None) -> tuple[dt.date, dt.date, str]:
+    """The page's period where the measure has data in it, else its latest 12 months with data (and why)."""
+    rows = app.measure(measure.id)
+    if rows.empty:
+        return first or dt.date.today(), last or dt.date.today(), ""
+    starts = pd.to_datetime(rows["period_start"])
+    if first is not None and last is not None and ((starts >= pd.Timestamp(first)) & (starts <= pd.Timestamp(last))).any():
+        return first, last, ""
+    latest = peer_comparison.latest_window(rows)
+    assert latest is not None
+    return latest[0], latest[1], f"{measure.title} has no data in the page's period, so this shows its latest 12 months."
+
+
+def section(area: config.Area, first: dt.date | None = None, last: dt.date | None = None,
+            default_measure: str | None = None) -> None:
+    """The section, for the chosen area (a CSP, or the force: then the national map only)."""
+    st.header("Compared with similar areas")
+    measure = measure_picker(default_measure)
+    if measure is None:
+        st.info("No real (non-illustrative) measure is registered, so there is nothing to compare across forces.")
+        return
+    first, last, moved = window(measure, first, last)
+    if moved:
+        st.caption(moved)
+    values = force_values(measure, first, last)
+    if values.empty:
+        st.info(f"No force has data for {measure.title} in this period.")
+        return
+    whole = peer_comparison.national(values, measure)
+    if area.area_type != "csp":
+        st.info(FORCE_NOTE)
+        _draw(peer_charts.national_map(values[values["area_type"] == "csp"], measure, first, last),
+              "peer_national_map")
+        st.caption(whole.note)
+        return
+    try:
+        rows = group(measure, area.code, first, last)
+        note = similar.method_note(peer_comparison.neighbour_code(area.code))
+    except KeyError:
+        st.info(f"{area.name} has no similar areas in the reference table (data/reference/csp_characteristics.csv).")
+        return
+    st.caption(f"{note}. {whole.note}")
+    st.markdown(f"**Position.** {peer_charts.position_sentence(rows, measure, first, last)}")
+    left, right = st.columns(2)
+    with left:
+        _draw(peer_charts.ranked_chart(rows, measure, first, last), "peer_ranked")
+    with right:
+        _draw(peer_charts.funnel_chart(rows, measure, first, last), "peer_funnel")
+    st.dataframe(peer_charts.human_table(rows, measure), hide_index=True, key="peer_table")
+    _draw(peer_charts.national_map(values[values["area_type"] == "csp"], measure, first, last, selected=area.code),
+          "peer_national_map")
+
+
+def _draw(part: peer_charts.ChartPart, key: str) -> None:
+    """A chart (or, with nothing to draw, the reason), its sentence and its data as CSV."""
+    if part.figure is None:
+        st.info(part.summary)
+        return
+    if isinstance(part.figure, pdk.Deck):
+        st.pydeck_chart(part.figure, key=key)
+    else:
+        st.plotly_chart(part.figure, key=key, config={"displayModeBar": False})
+    app.chart_notes(part.summary, part.table, part.file_name, key)
+
+
+def pack_with_panel(pack: briefing.Pack) -> briefing.Pack:
+    """The pack with its "Compared with similar areas" panel (a CSP only), from the cached values."""
+    if pack.area.area_type != "csp":
+        return pack
+    try:
+        groups = {m.id: group(m, pack.area.code, pack.first, pack.last) for m in peer_comparison.real_measures()}
+        note = similar.method_note(peer_comparison.neighbour_code(pack.area.code))
+    except KeyError:
+        return pack
+    panel = peer_comparison.panel_of(pack.area.name, pack.first, pack.last, note, groups)
+    return dataclasses.replace(pack, similar=panel)
