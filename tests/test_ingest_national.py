@@ -46,7 +46,7 @@ def _raw(zips: list[Path]) -> tuple[Counter, Counter, Counter, Counter]:
     codes = dict(zip(forces["police_uk_name"], forces["pfa_code"], strict=True))
     lookup = _lookup()
     # merged or renamed district -> its force, through the districts it replaced
-    merged = {new: lookup[next(iter(olds))][1] for new, olds in police_uk.SPLIT_DISTRICTS.items()}
+    merged = {new: lookup[next(iter(olds))][1] for new, olds in police_uk.split_districts().items()}
     merged |= {alias: lookup[target][1] for alias, target in police_uk.ALIASES.items()}
     rows, by_csp, crimes, merged_rows = Counter(), Counter(), Counter(), Counter()
     for archive in zips:
@@ -98,7 +98,7 @@ def test_every_force_month_and_csp_matches_an_independent_count(national: tuple[
     # Per CSP: exact where only plain names feed the CSP; as a group where merged districts feed it.
     merged_csps = {police_uk._lookup(pd.read_csv(REPO_ROOT / "data" / "reference" / "districts.csv", dtype=str,
                                                  keep_default_na=False)).set_index("key").at[old, "csp_code"]
-                   for olds in police_uk.SPLIT_DISTRICTS.values() for old in olds} | {
+                   for olds in police_uk.split_districts().values() for old in olds} | {
         _lookup()[target][0] for target in police_uk.ALIASES.values()}
     csp = counts[counts["area_type"] == "csp"].groupby(["force_code", "month", "area_code"])["count"].sum()
     expected_plain = {k: v for k, v in by_csp.items() if k[2] not in (None, "merged") and k[2] not in merged_csps}

@@ -312,7 +312,7 @@ def _direct_counts(files: list[Path]) -> pd.DataFrame:
     # A merged district spanning several CSPs (Bournemouth, Christchurch and Poole) takes the CSP of the
     # old district its MSOA (the 3 digits) lies in, from the ingest's published table of those MSOAs.
     plain = {" ".join(re.sub(r"[^a-z0-9]+", " ", n.lower().replace("&", " and ")).split()): n for n in lookup.index}
-    old_of = {(new, msoa): plain[old] for new, olds in police_uk.SPLIT_DISTRICTS.items()
+    old_of = {(new, msoa): plain[old] for new, olds in police_uk.split_districts().items()
               for old, msoas in olds.items() for msoa in msoas}
     split = [old_of.get((" ".join(re.sub(r"[^a-z0-9]+", " ", d.lower()).split()), int(m[-4:-1]))) if m else None
              for d, m in zip(raw["district"], raw["LSOA name"], strict=True)]

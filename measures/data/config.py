@@ -102,6 +102,13 @@ def forces() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def split_district_msoas() -> pd.DataFrame:
+    """Merged districts spanning several CSPs, by 2021 MSOA number: the old district each MSOA lies in
+    (district_name, msoa, old_district_name, lsoas_matched; built by scripts/build_reference.py)."""
+    return pd.read_csv(REFERENCE_DIR / "split_district_msoas.csv", dtype={"msoa": "int64"})
+
+
+@lru_cache(maxsize=1)
 def population() -> pd.DataFrame:
     """Census 2021 usual residents of the configured force's districts (the illustrative data's calibration)."""
     return pd.read_csv(REFERENCE_DIR / "population.csv", dtype={"usual_residents_2021": "int64"})

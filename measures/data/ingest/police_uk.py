@@ -63,46 +63,23 @@ NON_TERRITORIAL = {
 # each mapped to a lookup name with the same CSP. Used only when the lookup lacks the name.
 ALIASES = {
     "folkestone and hythe": "shepway",  # renamed 2018; the CSP is still E22000145 "Shepway"
-    "west suffolk": "st edmundsbury",  # Forest Heath + St Edmundsbury (2019): both in CSP "Western Suffolk"
 }
-# Merged districts that span several CSPs: their 2021 LSOA names ("East Suffolk 014B") carry the
-# new district, but each 2021 MSOA (the 3 digits) lies within one old district, whose CSP it takes.
-# Derived from the 2025 police.uk files: every LSOA code of these districts that is also a 2011 code
-# was matched to its 2011 LSOA name in IMD 2019 File 1; every MSOA gave exactly one old district.
-# An MSOA not listed stays 'district has no single CSP'.
-SPLIT_DISTRICTS: dict[str, dict[str, tuple[int, ...]]] = {
-    "buckinghamshire": {
-        "aylesbury vale": (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24),
-        "chiltern": (27, 28, 29, 30, 31, 32, 34, 35, 39, 47, 50, 54),
-        "south bucks": (53, 58, 59, 63, 64, 65, 66, 67),
-        "wycombe": (25, 26, 33, 36, 37, 38, 40, 41, 42, 43, 44, 45, 46, 48, 49, 51, 52, 55, 56, 57, 60, 61, 62),
-    },
-    "north northamptonshire": {
-        "corby": (2, 3, 4, 5, 6, 7, 8, 9),
-        "east northamptonshire": (1, 10, 11, 24, 25, 27, 34, 35, 37, 39),
-        "kettering": (12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23),
-        "wellingborough": (26, 28, 29, 30, 31, 32, 33, 36, 38, 40),
-    },
-    "west northamptonshire": {
-        "daventry": (1, 2, 3, 4, 5, 10, 16, 22, 27, 42),
-        "northampton": (6, 7, 8, 9, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 34,
-                        35, 36, 37, 38, 39, 41, 44),
-        "south northamptonshire": (40, 43, 45, 46, 47, 48, 49, 50, 51, 52, 53),
-    },
-    "bournemouth christchurch and poole": {
-        "bournemouth": (3, 5, 6, 7, 9, 10, 11, 12, 15, 17, 20, 25, 26, 27, 28, 35, 36, 37, 38, 39, 40, 41, 45),
-        "christchurch": (2, 14, 18, 19, 24, 31, 33),
-        "poole": (1, 4, 8, 13, 16, 21, 22, 23, 29, 30, 32, 34, 42, 43, 44, 46, 47, 48),
-    },
-    "east suffolk": {
-        "suffolk coastal": (16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30),
-        "waveney": (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-    },
-}
+# Merged districts that span several CSPs: their 2021 LSOA names ("East Suffolk 014B") carry the new
+# district, but each 2021 MSOA (the 3 digits) lies within one old district, whose CSP it takes. The
+# table is data/reference/split_district_msoas.csv, built by scripts/build_reference.py from the LSOA
+# codes in the police.uk files and their 2011 names in IMD 2019 File 1. An MSOA not listed stays
+# 'district has no single CSP'.
+def split_districts() -> dict[str, dict[str, tuple[int, ...]]]:
+    """Merged district key -> old district key -> the MSOA numbers that lie in it."""
+    found: dict[str, dict[str, list[int]]] = {}
+    for row in config.split_district_msoas().itertuples():
+        found.setdefault(_key(str(row.district_name)), {}).setdefault(_key(str(row.old_district_name)), []).append(
+            int(row.msoa))
+    return {new: {old: tuple(msoas) for old, msoas in olds.items()} for new, olds in found.items()}
 
 
 def _splits() -> pd.DataFrame:
-    return pd.DataFrame([(new, msoa, old) for new, olds in SPLIT_DISTRICTS.items() for old, msoas in olds.items()
+    return pd.DataFrame([(new, msoa, old) for new, olds in split_districts().items() for old, msoas in olds.items()
                          for msoa in msoas], columns=["new_key", "msoa", "old_key"])
 
 
