@@ -103,7 +103,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.public:
         os.environ["MEASURES_PUBLIC"] = "1"
-    areas = [a.code for a in load_force().areas()]
+    force = load_force().published() if args.public else load_force()  # the public site's areas in public mode
+    areas = [a.code for a in force.areas()]
     rows = []
     for url_path, path in PAGES.items():
         median, first, changes_area = bench_page(path, args.runs, areas)

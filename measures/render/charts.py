@@ -506,20 +506,30 @@ def spine_chart(table: pd.DataFrame, title: str, illustrative: bool = False) -> 
 
 
 def locator_map(features: list[dict], area_code: str) -> go.Figure:
-    """A small map of the force's CSPs with one area filled (a plain drawing: no map tiles to fetch)."""
+    """A small map of the force's CSPs with one area filled (a plain drawing: no map tiles to fetch).
+
+    Two filled traces, the chosen area's rings and everyone else's, each ring ended by a gap (None):
+    one Plotly trace per ring cost about 1 ms each, and a force's islands make hundreds of rings.
+    """
     fig = go.Figure()
     chosen_x: list[float] = []
     chosen_y: list[float] = []
+    drawn: dict[bool, tuple[list, list, list]] = {False: ([], [], []), True: ([], [], [])}
     for feature in features:
         chosen = feature["properties"]["csp_code"] == area_code or area_code == feature["properties"].get("pfa_code")
+        xs, ys, names = drawn[chosen]
         for ring_x, ring_y in _rings(feature["geometry"]):
-            fig.add_trace(go.Scatter(x=ring_x, y=ring_y, mode="lines", fill="toself", hoverinfo="text",
-                                     text=feature["properties"]["csp_name"], showlegend=False,
-                                     fillcolor=OKABE_ITO[0] if chosen else "#E3E3E3",
-                                     line=dict(color="#FFFFFF" if not chosen else "#003F63", width=1)))
+            xs += [*ring_x, None]
+            ys += [*ring_y, None]
+            names += [feature["properties"]["csp_name"]] * (len(ring_x) + 1)
             if chosen and feature["properties"]["csp_code"] == area_code:
                 chosen_x += ring_x
                 chosen_y += ring_y
+    for chosen, (xs, ys, names) in drawn.items():
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", hoverinfo="text", text=names,
+                                     showlegend=False, fillcolor=OKABE_ITO[0] if chosen else "#E3E3E3",
+                                     line=dict(color="#FFFFFF" if not chosen else "#003F63", width=1)))
     if chosen_x:  # a ring around a CSP, so that a small one (the Isles of Scilly) can be found
         fig.add_trace(go.Scatter(x=[(min(chosen_x) + max(chosen_x)) / 2], y=[(min(chosen_y) + max(chosen_y)) / 2],
                                  mode="markers", hoverinfo="skip", showlegend=False,

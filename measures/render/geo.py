@@ -12,9 +12,9 @@ from measures.paths import REFERENCE_DIR
 BOUNDARIES = REFERENCE_DIR / "boundaries"
 
 
-# A map of all of England and Wales is about 1.5 km a pixel: its boundaries are simplified to about
-# 500 m (a fifth of the points), which a reader cannot see and the browser need not be sent.
-NATIONAL_TOLERANCE = 0.005  # degrees
+# A map of all of England and Wales is about 1.4 km a pixel: its boundaries are simplified to about
+# 1 km (a tenth of the points), which a reader cannot see and the browser need not be sent.
+NATIONAL_TOLERANCE = 0.01  # degrees
 
 
 @lru_cache(maxsize=4)
