@@ -99,3 +99,15 @@ def test_choosing_a_force_drops_the_old_forces_area():
     assert at.query_params.get("force") == [KENT] or at.query_params.get("force") == KENT
     assert "area" not in at.query_params or at.query_params["area"] in (KENT, [KENT])
     assert at.selectbox(key="picker_area").value == KENT
+
+
+@pytest.mark.parametrize("force_code", [KENT, CITY_OF_LONDON])
+@pytest.mark.parametrize("path", ["", "app_pages/calls_101.py", "app_pages/reoffending.py", "app_pages/hidden_crimes.py",
+                                  "app_pages/measure.py", "app_pages/about_data.py"])
+def test_every_other_page_opens_for_another_force(force_code, path):
+    """The illustrative measures exist for the configured force only: another force's pages say so, never fail."""
+    at = open_app_page(path, 120, force=force_code)
+    assert at.selectbox(key="picker_force").value == force_code
+    name = config.force_by_code(force_code).name
+    shown = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning, *at.subheader)]
+    assert any(name in str(text) for text in shown), path
