@@ -34,7 +34,7 @@ NATIONAL_CODE = "K04000001"  # ONS code of England and Wales
 NATIONAL_NAME = "England and Wales (forces with data)"
 ROLES = ("area", "similar", "force", "national")
 COLUMNS = ["area_code", "area_name", "role", "rank_among_similar", "force_code", "numerator", "denominator", "value",
-           "lower_95", "upper_95", "lower_998", "upper_998", "periods", "suppressed", "position"]
+           "lower_95", "upper_95", "lower_998", "upper_998", "periods", "suppressed", "not_comparable", "position"]
 VALUE_COLUMNS = ["numerator", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998"]
 
 
@@ -247,6 +247,15 @@ def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, 
         group[column] = pd.to_numeric(group[column], errors="coerce").astype("float64")
     group["rank_among_similar"] = group["rank_among_similar"].astype("Int64")
     group["periods"] = pd.to_numeric(group["periods"], errors="coerce").fillna(0).astype(int)
+    # Counts over a window are not annualised: a rate over 4 months of data is not comparable with one
+    # over 6. A row whose data covers another number of the window's periods than the area's keeps its
+    # counts but shows no value, and says why (never a misleading low figure).
+    own = int(group.loc[group["role"] == "area", "periods"].iloc[0])
+    differs = (group["role"] != "area") & group["periods"].gt(0) & group["periods"].ne(own) & bool(own)
+    group["not_comparable"] = ""
+    group.loc[differs, "not_comparable"] = [f"{p} of the window's periods with data, {own} for the area"
+                                            for p in group.loc[differs, "periods"]]
+    group.loc[differs, [c for c in VALUE_COLUMNS if c not in ("numerator", "denominator")]] = np.nan
     group["position"] = ""
     group.loc[group["role"] == "area", "position"] = position_text(group)
     group.attrs["national_note"] = whole.note

@@ -33,6 +33,8 @@ def _state(row: pd.Series) -> str:
     """Why a row has no value, in words (never a 0)."""
     if bool(row["suppressed"]):
         return "suppressed"
+    if row.get("not_comparable"):
+        return f"not compared: {row['not_comparable']}"
     return "no data" if pd.isna(row["value"]) else ""
 
 
@@ -70,6 +72,9 @@ def position_sentence(group: pd.DataFrame, measure: registry.Measure, first: dt.
     if state:
         text = f"{area['area_name']} has no value for {measure.title.lower()} in {period} ({state}), so it is not ranked"
     else:
+        months = len(pd.date_range(first, last, freq="MS"))
+        if measure.frequency == "monthly" and 0 < int(area["periods"]) < months:  # say what the value covers
+            period = f"{period} ({int(area['periods'])} of its {months} months have data)"
         text = (f"In {period}, {area['area_name']}'s {measure.title.lower()} was {number(area['value'])} {measure.unit} "
                 f"(95% interval {number(area['lower_95'])} to {number(area['upper_95'])}): {area['position']} among "
                 f"itself and its {similar_count} most similar CSPs")
@@ -171,9 +176,16 @@ def _map_rows(values: pd.DataFrame) -> pd.DataFrame:
     csps = csps[~csps["area_code"].isin(parts)]  # drawn as the combined area they are published in
     csps = pd.concat([csps, pd.DataFrame({"area_code": [c.code for c in combined],
                                           "area_name": [c.name for c in combined]})], ignore_index=True)
-    found = values[["area_code", "numerator", "denominator", "value", "lower_95", "upper_95", "suppressed"]]
+    found = values[["area_code", "numerator", "denominator", "value", "lower_95", "upper_95", "suppressed", "periods"]]
     rows = csps.merge(found, on="area_code", how="left")
     rows["suppressed"] = rows["suppressed"].astype("boolean").fillna(False).astype(bool)
+    # Counts over the window are not annualised: a CSP whose force has fewer of its periods is not
+    # coloured beside the others (it would look low), and says so.
+    periods = pd.to_numeric(rows["periods"], errors="coerce")
+    full = periods.max()
+    rows["partial"] = periods.lt(full).fillna(False).astype(bool)
+    rows.loc[rows["partial"], ["value", "lower_95", "upper_95"]] = np.nan
+    rows["full_periods"] = full
     return rows
 
 
@@ -181,8 +193,11 @@ def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date
                  selected: str | None = None) -> ChartPart:
     """Every CSP of England and Wales coloured by its value (grey: no data); no map tiles are fetched."""
     rows = _map_rows(values)
-    rows["value_text"] = [("suppressed" if s else "no data") if pd.isna(v) else f"{v:,.2f} {measure.unit}"
-                          for v, s in zip(rows["value"], rows["suppressed"], strict=True)]
+    rows["value_text"] = [
+        f"not compared: {int(n)} of {int(f)} periods with data" if partial
+        else ("suppressed" if s else "no data") if pd.isna(v) else f"{v:,.2f} {measure.unit}"
+        for v, s, partial, n, f in zip(rows["value"], rows["suppressed"], rows["partial"], rows["periods"].fillna(0),
+                                       rows["full_periods"].fillna(0), strict=True)]
     rows["interval_text"] = [f"95% interval {number(lo)} to {number(hi)}" if pd.notna(lo) else ""
                              for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)]
     valued = rows.dropna(subset=["value"]).sort_values("value", ascending=False)
@@ -202,6 +217,9 @@ def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date
                f"(in {forces} force{'s' if forces != 1 else ''}); the highest is {top['area_name']} "
                f"({number(top['value'])} {measure.unit}) and the lowest {bottom['area_name']} "
                f"({number(bottom['value'])}). CSPs without data are grey.")
+    if rows["partial"].any():
+        summary += (f" {int(rows['partial'].sum())} CSPs whose force has fewer of the period's months are grey too, "
+                    "since a count over fewer months is not comparable.")
     if selected is not None and selected in set(valued["area_code"]):
         rank = int(np.flatnonzero(valued["area_code"].to_numpy() == selected)[0]) + 1
         name = valued.loc[valued["area_code"] == selected, "area_name"].iloc[0]
