@@ -48,10 +48,11 @@ def resolve_area(area: str | None, public: bool = False) -> tuple[str, str | Non
         return area, area
     if area.startswith("UNASSIGNED-") and area[len("UNASSIGNED-"):] in set(lookup["pfa_code"]):
         return area[len("UNASSIGNED-"):], area
-    owners = lookup.loc[lookup["csp_code"] == area, "pfa_code"].unique()
-    if len(owners) == 1:
-        return owners[0], area
-    raise UsageError(f"unknown area {area[:40]!r}: give a police force area (E23...) or CSP (E22.../W14...) code")
+    try:
+        return config.force_of_csp(area), area
+    except KeyError:
+        raise UsageError(f"unknown area {area[:40]!r}: give a police force area (E23...) or CSP (E22.../W14...) "
+                         "code") from None
 
 
 def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_code: str,

@@ -152,19 +152,10 @@ def national_csp_values(con: duckdb.DuckDBPyConnection, measure: registry.Measur
 
 # --- the similar group ----------------------------------------------------------------------
 
-def owner_force(csp_code: str) -> str:
-    """The police force area a CSP lies in (KeyError for a code that is not a CSP)."""
-    lookup = config.districts()
-    owners = lookup.loc[lookup["csp_code"] == csp_code, "pfa_code"].unique()
-    if len(owners) != 1:
-        raise KeyError(csp_code)
-    return str(owners[0])
-
-
 def area_force(code: str) -> str:
     """The force of a CSP or of a combined area of the public site."""
     combined = {c.code: c for c in config.load_force().public_combined}
-    return owner_force(combined[code].parts[0]) if code in combined else owner_force(code)
+    return config.force_of_csp(combined[code].parts[0] if code in combined else code)
 
 
 def _combined(public: bool) -> dict[str, config.CombinedArea]:
@@ -225,7 +216,7 @@ def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, 
         if code in seen:
             continue
         seen.add(code)
-        wanted.append((code, name, "similar", int(row.rank), owner_force(row.similar_code)))
+        wanted.append((code, name, "similar", int(row.rank), config.force_of_csp(str(row.similar_code))))
     wanted.append((force_code, "", "force", None, force_code))
     rows = []
     for code, name, role, rank, owner in wanted:

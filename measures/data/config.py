@@ -133,6 +133,15 @@ def latest_residents() -> pd.Series:
     return table[table["year"] == latest_population_year()].set_index("csp_code")["residents"]
 
 
+def force_of_csp(csp_code: str) -> str:
+    """The police force area a CSP lies in (KeyError for a code that is not one CSP of one force)."""
+    lookup = districts()
+    owners = lookup.loc[lookup["csp_code"] == csp_code, "pfa_code"].unique()
+    if len(owners) != 1:
+        raise KeyError(csp_code)
+    return str(owners[0])
+
+
 def load_force(config_file: Path = CONFIG_FILE) -> Force:
     with open(config_file, "rb") as handle:
         config = tomllib.load(handle)

@@ -11,6 +11,7 @@ lockdown (tests, tools) it has views over the published Parquet instead.
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,25 +86,18 @@ def _load_published_tables(con: duckdb.DuckDBPyConnection, data_dir: Path, attem
     stays readable after it is removed, so only a publish inside that moment means another try."""
     for attempt in range(attempts):
         version = (data_dir / store.CURRENT).resolve()
-        handles = []
-        try:
-            for parquet in sorted(version.glob("*.parquet")):
-                handles.append((parquet.stem, open(parquet, "rb")))  # noqa: SIM115 - closed below
-        except FileNotFoundError:  # pruned between listing and opening: read the newer version
-            for _, handle in handles:
-                handle.close()
-            if attempt == attempts - 1:
-                raise
-            continue
-        try:
+        with ExitStack() as opened:
+            try:
+                handles = [(parquet.stem, opened.enter_context(open(parquet, "rb")))
+                           for parquet in sorted(version.glob("*.parquet"))]
+            except FileNotFoundError:  # pruned between listing and opening: read the newer version
+                if attempt == attempts - 1:
+                    raise
+                continue
             for name, handle in handles:
-                incoming = pq.read_table(handle)
-                con.register("incoming_table", incoming)
+                con.register("incoming_table", pq.read_table(handle))
                 con.execute(f"create or replace table {name} as select * from incoming_table")
                 con.unregister("incoming_table")
-        finally:
-            for _, handle in handles:
-                handle.close()
         return
 
 
