@@ -369,6 +369,11 @@ def test_readers_during_publishes_see_one_version_never_a_mix(data_dir, tmp_path
     try:
         for round_ in range(8):
             sources.run("calls-101", [small if round_ % 2 else large], data_dir)
+            # A reader loads the whole data folder (about 0.2 s): let one see this version before the next
+            # publish, so both versions are read while publishes go on (bounded; the assertions still decide).
+            deadline = time.monotonic() + 10
+            while (12 if round_ % 2 else 40) not in seen and not mixed and time.monotonic() < deadline:
+                time.sleep(0.01)
     finally:
         stop.set()
         for thread in threads:
