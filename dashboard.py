@@ -22,6 +22,8 @@ pages = [
 if not app.public_mode():  # the public site has no way to change data: the page is not registered at all
     pages.append(st.Page("app_pages/update_data.py", title="Update data", url_path="update-data",
                          icon=":material/upload:"))
+    pages.append(st.Page("app_pages/commentary.py", title="Commentary", url_path="commentary",
+                         icon=":material/edit_note:"))
 app.PAGES.update({page.url_path: page for page in pages if page.url_path})
 navigation = st.navigation(pages)
 with st.sidebar:

@@ -3,13 +3,16 @@ licences and the statistical methods."""
 
 import streamlit as st
 
-from measures.core import registry
+from measures.core import pipeline, registry
 from measures.render import charts
 from measures.ui import about, app
 
 force = app.force()
 st.title("About the data")
-st.warning(f"**{app.ILLUSTRATIVE_LABEL}.** {about.ILLUSTRATIVE_STATEMENT}")
+# Each measure's loaded rows say whether it is illustrative (as the ingest flagged them), not the registry.
+illustrative = {m.id: pipeline.illustrative(app.measure(m.id)) for m in registry.measures()}
+if any(illustrative.values()):
+    st.warning(f"**{app.ILLUSTRATIVE_LABEL}.** {about.ILLUSTRATIVE_STATEMENT}")
 
 st.header("Datasets: date and coverage")
 cover = about.coverage(force.code)
@@ -32,7 +35,7 @@ for theme in registry.THEMES:
     st.subheader(theme)
     for measure in (m for m in registry.measures() if m.theme == theme):
         with st.container(border=True):
-            st.markdown(about.measure_markdown(measure))
+            st.markdown(about.measure_markdown(measure, illustrative[measure.id]))
 
 st.header("Statistical methods")
 st.markdown(about.METHODS)

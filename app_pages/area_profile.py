@@ -5,7 +5,7 @@ import streamlit as st
 
 from measures.core import profile, registry
 from measures.render import briefing, charts, geo
-from measures.ui import app, similar_view
+from measures.ui import app, commentary_view, similar_view
 
 force = app.force()
 frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
@@ -18,7 +18,7 @@ with st.sidebar:
     first, last = app.period_picker(months)
 
 pack = briefing.build(frames, force, area.code, first, last, app.public_mode(), app.data_version(),
-                      app.profile_windows(first, last))
+                      app.profile_windows(first, last), comments=app.commentaries())
 st.title(f"Area profile: {area.name}")
 st.caption(f"{pack.period}. Every Plan measure against the {force.name} value and the range of its CSPs; "
            "colour says whether the difference is significant (99.8% or 95% limits), read through each measure's "
@@ -60,6 +60,7 @@ table = pd.DataFrame({
     "CSP range": pack.table["range_text"],
     "Against the force": pack.table["comparison_text"],
     "Signal": pack.table["signal_text"],
+    "Target and assurance": pack.table["assurance_text"],
     "Trend": [[None if pd.isna(v) else float(v) for v in rows_by_id[m].sparkline.get("value", [])]
               for m in pack.table["measure_id"]],
 })
@@ -69,8 +70,9 @@ st.dataframe(table, hide_index=True, key="profile_table", column_config={
 export_table = pack.table.drop(columns=["theme"]).assign(
     note=pack.table["illustrative"].map({True: app.ILLUSTRATIVE_LABEL, False: ""}))
 app.chart_notes(f"{area.name}, {pack.period}: each measure's period value, the force value, the CSP range, the "
-                "comparison and the latest control-chart signal.", export_table,
+                "comparison, the latest control-chart signal and, where a target is set, its assurance.", export_table,
                 f"area_profile_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv", "profile")
+commentary_view.show([item for items in pack.comments.values() for item in items])  # as in the pack
 
 similar_view.section(area, first, last)
 

@@ -6,14 +6,12 @@ the strands are the members of the registry's hidden_crime family).
 
 import streamlit as st
 
-from measures.core import vocabulary
+from measures.core import registry, vocabulary
 from measures.render.measure_parts import display_table
-from measures.ui import app, hidden_view
+from measures.ui import app, commentary_view, hidden_view
 
 st.title("Hidden crimes")
 st.info(hidden_view.NEUTRAL_STATEMENT, icon=":material/balance:")
-st.warning(f"{app.ILLUSTRATIVE_LABEL}: the hidden-crime extract is generated for this dashboard and calibrated to "
-           "published figures.")
 
 with st.sidebar:
     strands = hidden_view.strands()  # the members of the registry's hidden_crime family
@@ -31,6 +29,10 @@ with st.sidebar:
 
 measure = hidden_view.measure_for(strand)
 period = hidden_view.period_text(period_from, period_to)
+illustrative = hidden_view.illustrative(strand, area, period_from, period_to)  # the rows shown, as loaded
+if illustrative:
+    st.warning(f"{app.ILLUSTRATIVE_LABEL}: the hidden-crime extract is generated for this dashboard and calibrated "
+               "to published figures.")
 st.markdown(f"**{measure.title}** · {area.name} · {period}  \n**Definition.** {measure.definition}  \n"
             f"**Caveats.** {measure.caveats}")
 if app.public_mode() and measure.public_csp_period == "year":
@@ -61,5 +63,7 @@ st.dataframe(display_table(rows, force_row, f"per 1,000 residents, {period}", "R
 if app.public_mode():
     st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed; "
                "a CSP with a suppressed month is suppressed for the whole period.")
-app.sources_footer(f"Source: {measure.source}. {measure.licence}. {app.ILLUSTRATIVE_LABEL}.",
+commentary_view.section([measure.id], area.code, period_from, period_to)
+flag = f" {app.ILLUSTRATIVE_LABEL}." if illustrative else ""
+app.sources_footer(f"Source: {measure.source}. {registry.licence_text(measure, illustrative)}.{flag}",
                    vocabulary.residents_note())

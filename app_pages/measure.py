@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from measures.core import measure_view, registry
+from measures.core import measure_view, pipeline, registry
 from measures.render import charts, measure_parts
-from measures.ui import app
+from measures.ui import app, commentary_view
 
 ids = registry.ids()
 measure_id = app.url_value("measure", ids, ids[0], "measure")
@@ -16,15 +16,17 @@ with st.sidebar:
 measure = registry.get(measure_id)
 
 st.title(measure.title)
-if measure.illustrative:
+frame = app.measure(measure_id)
+series = measure_view.area_series(frame, area.code)
+latest, period = measure_view.latest_by_area(frame)
+shown_illustrative = pipeline.illustrative(series, latest)  # the rows this page shows, as loaded
+if shown_illustrative:
     st.warning(f"{app.ILLUSTRATIVE_LABEL}: generated for this dashboard and calibrated to published figures.")
 st.markdown(f"**Definition.** {measure.definition}  \n**Polarity.** {measure.polarity.replace('_', ' ')}. "
             f"**Method.** {measure.method.replace('_', ' ')}, 95% intervals.  \n**Caveats.** {measure.caveats}")
 if measure.polarity == "neutral":
     st.info("This measure is neutral: a rise can mean more victims feel able to report, not more crime.")
 
-frame = app.measure(measure_id)
-series = measure_view.area_series(frame, area.code)
 trend = measure_parts.trend_part(measure, series, area.name, f"{measure.title}, {area.name}",
                                  f"{measure_id}_{area.code}.csv")
 if trend.figure is None:
@@ -33,12 +35,12 @@ else:
     st.plotly_chart(trend.figure, key="control_chart")
     st.caption(trend.summary)
 
-latest, period = measure_view.latest_by_area(frame)
 if period is not None:
     csps = latest[latest["area_type"] == "csp"].dropna(subset=["value"])
     force_value = latest.loc[latest["area_type"] == "force", "value"]
     st.plotly_chart(charts.interval_bars(csps, f"CSPs in {period:%b %Y}", measure.unit,
-                                         force_value.iloc[0] if len(force_value) else None, measure.illustrative),
+                                         force_value.iloc[0] if len(force_value) else None,
+                                         pipeline.illustrative(csps)),
                     key="areas_chart")
     st.caption(f"Each CSP's value in {period:%b %Y} with its 95% interval; the dashed line is the force value.")
 
@@ -49,4 +51,7 @@ st.download_button("Download these figures (CSV)", table.to_csv(index=False), fi
                    mime="text/csv")
 if app.public_mode() and measure.disclosure_control:
     st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed.")
-app.sources_footer(f"Source: {measure.source}. {measure.licence}.")
+if len(series):  # the page shows the whole series, so every commentary on it
+    commentary_view.section([measure_id], area.code, series["period_start"].min().date(),
+                            series["period_start"].max().date())
+app.sources_footer(f"Source: {measure.source}. {registry.licence_text(measure, shown_illustrative)}.")

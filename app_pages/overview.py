@@ -1,6 +1,8 @@
-"""Overview: every Plan measure for one area, grouped by theme, with its signal.
+"""Overview: every Plan measure for one area, grouped by theme: the scorecard a Panel reads in a minute.
 
-Each card links to its measure's page with the measure's variant, the area and the card's period
+First one sortable table (a row per measure: latest value and interval, variation, target and assurance,
+the change since a reference period and whether it is significant, the commentary's first line), as CSV
+too; then a card per measure. Each card links to its measure's page with the measure's variant, the area and the card's period
 in that page's address (registry.link): the month the card shows and the eleven before it, or its cohort.
 """
 
@@ -10,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from measures.core import registry, scorecard, vocabulary
-from measures.render import charts
+from measures.data import commentary
 from measures.ui import app
 
 
@@ -35,28 +37,48 @@ st.title("Police and Crime Plan: how are we doing?")
 frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
 with st.sidebar:
     area = app.area_picker()
-    as_of = app.as_of_picker(scorecard.periods(frames.values()))
+    periods = scorecard.periods(frames.values())
+    as_of = app.as_of_picker(periods)
+    since = app.since_picker(periods, as_of)
+reference = f"since {app.month_label(since)}" if since else "since the same period a year before"
 st.caption(f"{area.name}, periods up to {as_of:%B %Y}. Each measure's latest period, its 95% interval, "
-           "change, and whether it changed for real (statistical process control), not only by chance.")
+           "whether it changed for real (statistical process control), not only by chance, whether it will meet "
+           f"its target (assurance), and the change {reference}.")
 if app.public_mode():
     st.info(vocabulary.SUPPRESSION_RULE + " So no victim or offender can be identified.")
 st.page_link(app.PAGES["area-profile"], label=f"Area profile and briefing pack (PDF, HTML) for {area.name}", icon=":material/description:", query_params=app.link_params(area=area.code))  # noqa: E501
 
+ordered = [m for theme in registry.THEMES for m in registry.measures() if m.theme == theme]
+cards = {m.id: scorecard.card(m, frames[m.id], area.code, as_of, since) for m in ordered}
+comments = app.commentaries()
+latest_comments = {m.id: commentary.latest(comments, m.id, area.code, as_of) for m in ordered}
+first_lines = {mid: commentary.first_line(item.text) for mid, item in latest_comments.items() if item is not None}
+table = scorecard.table(list(cards.values()), since, first_lines)
+st.subheader("Scorecard")
+st.caption("One row per measure; click a column's name to sort by it. Commentary is the analysts' own words, "
+           "not part of the statistics. Trend: up to three years of the area's values, oldest first.")
+trends = [[None if pd.isna(v) else float(v) for v in scorecard.trend(card)] for card in cards.values()]
+st.dataframe(table.drop(columns=["Measure id"]).assign(Trend=trends), hide_index=True, width="stretch",
+             key="scorecard", column_config={"Value": st.column_config.NumberColumn("Value", format="%.2f"),
+                                             "Trend": st.column_config.LineChartColumn("Trend", width="small")})
+st.download_button("Download the scorecard (CSV)", table.to_csv(index=False),
+                   file_name=f"scorecard-{area.code}-{as_of:%Y-%m}.csv", mime="text/csv", key="download_scorecard",
+                   icon=":material/download:")
+
 for theme in registry.THEMES:
-    theme_measures = [m for m in registry.measures() if m.theme == theme]
+    theme_measures = [m for m in ordered if m.theme == theme]
     if not theme_measures:
         continue
     st.header(theme)
     for measure in theme_measures:
-        card = scorecard.card(measure, frames[measure.id], area.code, as_of)
+        card = cards[measure.id]
         with st.container(border=True):
-            title, figures, trend = st.columns([3, 4, 3])
+            title, figures = st.columns([2, 3])
             with title:
-                st.markdown(f"**{measure.title}**")
-                badges = [f":blue-badge[{measure.source}]"]
-                if measure.illustrative:
-                    badges.append(f":orange-badge[{app.ILLUSTRATIVE_LABEL}]")
-                st.markdown(" ".join(badges))
+                badges = f":blue-badge[{measure.source}]"
+                if card.illustrative:
+                    badges += f" :orange-badge[{app.ILLUSTRATIVE_LABEL}]"
+                st.markdown(f"**{measure.title}**  \n{badges}")
                 period_from, period_to = card_period(frames[measure.id], card, as_of)
                 url_path, params = registry.link(measure, area.code, period_from=period_from, period_to=period_to)
                 page = app.PAGES.get(url_path) or app.PAGES[registry.MEASURE_PAGE]
@@ -71,9 +93,8 @@ for theme in registry.THEMES:
                     st.markdown(f"{scorecard.row_period_label(card.latest, measure.frequency)}: **suppressed** "
                                 f"({vocabulary.suppression_text(card.latest.get('suppression'))})")
                 else:
-                    st.markdown(scorecard.figures_markdown(card))
-            with trend:
-                if len(card.series):
-                    st.plotly_chart(charts.sparkline(card.series, measure.frequency), key=f"spark_{measure.id}",
-                                    config={"displayModeBar": False})
+                    st.markdown(scorecard.figures_markdown(card, since))
+                if measure.id in first_lines:  # typed by people: plain text, never Markdown
+                    st.caption("Commentary (analysts' words, not statistics):")
+                    st.text(first_lines[measure.id])
 app.sources_footer("Sources and definitions: see each measure's page and the registry (python -m measures list).")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from measures.core import registry, vocabulary
 from measures.render import charts
-from measures.ui import app, recorded_view, similar_view, views
+from measures.ui import app, commentary_view, recorded_view, similar_view, views
 
 FAMILY = "police_uk"
 
@@ -76,6 +76,8 @@ table = views.recorded_crime_table(force.code, crime_types, period_from, period_
 st.dataframe(table, hide_index=True)
 st.download_button("Download these figures (CSV)", table.to_csv(index=False), file_name="recorded_crime.csv",
                    mime="text/csv")
+
+commentary_view.section([measure.id], area.code, period_from, period_to)
 
 similar_view.section(area, period_from, period_to, default_measure=measure.id)  # the force: the national map
 

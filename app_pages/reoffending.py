@@ -9,12 +9,10 @@ import streamlit as st
 
 from measures.core import registry
 from measures.render.measure_parts import display_table
-from measures.ui import app
+from measures.ui import app, commentary_view
 from measures.ui import reoffending_view as view
 
 st.title("Reoffending")
-st.warning(f"{app.ILLUSTRATIVE_LABEL}: the reoffending cohorts are generated for this dashboard and calibrated to "
-           "national proven reoffending rates.")
 
 cohorts = view.cohorts()
 if not cohorts:
@@ -43,6 +41,10 @@ with st.sidebar:
 cohort = cohorts[keys.index(chosen)]
 
 measure = view.measure_for(measure_id, offender)
+illustrative = view.illustrative(offender, cohort, area)  # the rows shown, as loaded
+if illustrative:
+    st.warning(f"{app.ILLUSTRATIVE_LABEL}: the reoffending cohorts are generated for this dashboard and calibrated "
+               "to national proven reoffending rates.")
 st.markdown(f"**{measure.title}** · {area.name} · {view.cohort_label(cohort)}  \n"
             f"**Definition.** {measure.definition}  \n**Caveats.** {measure.caveats}")
 
@@ -81,4 +83,6 @@ st.dataframe(display_table(rows, force_row, "%", "Reoffenders", "Offenders"), hi
 if app.public_mode():
     st.caption("Counts from 1 to 4 below force level (reoffenders or offenders), and figures they could be worked "
                "out from, are suppressed.")
-app.sources_footer(f"Source: {measure.source}. {measure.licence}. {app.ILLUSTRATIVE_LABEL}.")
+commentary_view.section([measure_id], area.code, cohort, cohort)
+flag = f" {app.ILLUSTRATIVE_LABEL}." if illustrative else ""
+app.sources_footer(f"Source: {measure.source}. {registry.licence_text(measure, illustrative)}.{flag}")

@@ -15,6 +15,7 @@ if app.public_mode():
     st.stop()
 
 CANDIDATE, REFUSED, PUBLISHED = "update_candidate", "update_refused", "update_published"
+CONFIRM = "update_confirm_partial"
 
 
 def _forget_check() -> None:
@@ -22,6 +23,7 @@ def _forget_check() -> None:
     publishing.discard(st.session_state.pop(CANDIDATE, None))
     st.session_state.pop(REFUSED, None)
     st.session_state.pop(PUBLISHED, None)
+    st.session_state.pop(CONFIRM, None)
 
 
 st.title("Update data")
@@ -69,15 +71,27 @@ if candidate is not None:
                                    for c in candidate.changes]), hide_index=True, width="stretch")
     else:
         st.info("These files hold exactly what is already published: publishing would change nothing.")
+    if candidate.public is not None:
+        st.markdown("**What changes for the public** (the public site's figures for "
+                    f"{candidate.public.force}: latest periods, and figures that move outside their 95% interval)")
+        st.code("\n".join(line.strip() for line in candidate.public.lines()[1:]), language=None, wrap_lines=True)
+    confirmed = True
+    if candidate.warnings:
+        st.warning(f"This update looks incomplete ({len(candidate.warnings)} warning(s)). Publish only if that is "
+                   "what the source really holds.", icon=":material/warning:")
+        st.code("\n".join(candidate.warnings), language=None, wrap_lines=True)
+        confirmed = st.checkbox("I have read the warnings: publish these files anyway", key=CONFIRM)
     publish, discard = st.columns([1, 4])
-    if publish.button("Publish", type="primary", disabled=not candidate.changes, icon=":material/publish:"):
+    if publish.button("Publish", type="primary", disabled=not candidate.changes or not confirmed,
+                      icon=":material/publish:"):
         try:
-            publishing.publish(candidate, app.data_dir())
-        except (publishing.StaleCandidate, store.StoreBusy) as exc:
+            publishing.publish(candidate, app.data_dir(), allow_partial=confirmed)
+        except (publishing.StaleCandidate, publishing.Incomplete, store.StoreBusy) as exc:
             st.error(f"Not published: {exc}", icon=":material/block:")
         else:
             st.session_state.pop(CANDIDATE, None)
-            st.session_state[PUBLISHED] = f"Published version {app.data_version().rsplit('/', 1)[-1]}."
+            st.session_state.pop(CONFIRM, None)
+            st.session_state[PUBLISHED] = f"Published version {store.current_id(app.data_dir())}."
             st.rerun()
     if discard.button("Discard"):
         _forget_check()
@@ -94,3 +108,32 @@ if published:
     st.dataframe(pd.DataFrame(published), hide_index=True, width="stretch")
 else:
     st.info("No data is published in this folder yet.")
+
+st.subheader("Versions")
+st.caption(f"The last {store.KEEP} published versions are kept; rolling back makes an earlier one current again "
+           "in one atomic step (and is recorded here). Older entries stay as a record of what was loaded.")
+versions = store.versions(app.data_dir())
+if versions:
+    st.dataframe(pd.DataFrame([{
+        "version": v["version"], "current": v["current"], "published (UTC)": v.get("published_at") or "unknown",
+        "action": v.get("action", ""), "source": v.get("source", ""),
+        "files": "; ".join(f"{f['name'].rsplit('/', 1)[-1]} ({f['bytes']:,} bytes, sha256 {f['sha256'][:12]}...)"
+                           for f in v.get("files", [])),
+        "rows read": v.get("rows_read"), "kept": v["kept"],
+    } for v in versions]), hide_index=True, width="stretch")
+    current = store.current_id(app.data_dir())
+    targets = list(dict.fromkeys(v["version"] for v in versions if v["kept"] and v["version"] != current))
+    if targets:
+        chosen = st.selectbox("Roll back to", targets, key="rollback_to",
+                              help="The first is the version published before the current one.")
+        if st.button("Roll back", icon=":material/undo:"):
+            try:
+                store.rollback(app.data_dir(), chosen)
+            except (store.VersionError, store.StoreBusy) as exc:
+                st.error(f"Not rolled back: {exc}", icon=":material/block:")
+            else:
+                _forget_check()  # a check made against the version rolled back from is stale now
+                st.session_state[PUBLISHED] = f"Rolled back: version {chosen} is current again."
+                st.rerun()
+else:
+    st.info("No version has been published in this folder yet.")

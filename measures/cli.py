@@ -1,4 +1,4 @@
-"""Command line: python -m measures ingest|export|list|similar ... (contract in DESIGN.md)."""
+"""Command line: python -m measures ingest|versions|rollback|export|list|similar ... (contract in DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     ingest.add_argument("--illustrative", action="store_true",
                         help="mark the loaded rows as illustrative (generated) data")
+    ingest.add_argument("--allow-partial", action="store_true",
+                        help="publish even with completeness warnings (missing CSPs, a low total, a gap)")
+
+    versions = commands.add_parser("versions", help="list the published versions of the data folder (newest first)")
+    versions.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    versions.add_argument("--keep", type=int, metavar="N",
+                          help="first remove all but the N most recent versions (their history stays)")
+
+    rollback = commands.add_parser("rollback", help="make an earlier version current again (atomically)")
+    rollback.add_argument("--to", metavar="ID", help="a version id (default: the version before the current one)")
+    rollback.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
 
     export = commands.add_parser("export", help="write a measure as a tidy table to standard output")
     export.add_argument("measure_id")
@@ -49,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8501)
     serve.add_argument("--address", default="127.0.0.1", help="listen address (default: loopback, behind a proxy)")
     serve.add_argument("--data-dir", type=Path, default=None)
+    serve.add_argument("--replicas", type=int, default=None, metavar="N",
+                       help="N server processes on loopback behind HAProxy on --port (sticky sessions, health checks)")
 
     pack = commands.add_parser("briefing", help="write an area's briefing pack (.pdf or .html by the file name)")
     pack.add_argument("--area", required=True, help="the force or one of its CSPs (code)")
@@ -60,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list the measures")
     listing.add_argument("--format", choices=("text", "csv"), default="text")
+    listing.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                         help="the data folder whose rows say which measures are illustrative")
 
     similar = commands.add_parser("similar", help="the CSPs most similar to a CSP (deprivation, density, size)")
     similar.add_argument("code", nargs="?", help="a CSP code (E22..., W14...)")
@@ -69,11 +84,59 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _ingest(args: argparse.Namespace) -> int:
-    from measures.data.ingest import sources
+PARTIAL_REFUSED = "nothing was published; add --allow-partial to publish anyway"
 
-    report = sources.run(args.source, args.paths, args.data_dir, illustrative=args.illustrative)
-    print(report)
+
+def _ingest(args: argparse.Namespace) -> int:
+    """The Update data page's path: check on a private copy, warn, then publish exactly what was checked."""
+    from measures.data import publishing
+
+    candidate = publishing.validate_paths(args.source, args.paths, args.data_dir, illustrative=args.illustrative)
+    try:
+        print(candidate.report)
+        if candidate.public is not None:
+            print("\n".join(candidate.public.lines()))
+        for warning in candidate.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if candidate.warnings and not args.allow_partial:
+            print(f"error: {PARTIAL_REFUSED}", file=sys.stderr)
+            return 2
+        if candidate.changes:
+            publishing.publish(candidate, args.data_dir, allow_partial=args.allow_partial)
+    finally:
+        publishing.discard(candidate)
+    return 0
+
+
+def _versions(args: argparse.Namespace) -> int:
+    from measures.data import store
+
+    if args.keep is not None:
+        removed = store.prune(args.data_dir, args.keep)
+        print(f"removed {len(removed)} version(s){': ' + ', '.join(removed) if removed else ''}")
+    entries = store.versions(args.data_dir)
+    if not entries:
+        print(f"{args.data_dir}: no published version")
+        return 0
+    for entry in entries:
+        mark = "*" if entry["current"] else " "
+        state = "current" if entry["current"] else ("kept" if entry["kept"] else "pruned: cannot roll back")
+        rows = f"{entry['rows_read']:,} rows read" if entry.get("rows_read") is not None else "-"
+        print(f"{mark} {entry['version']}  {entry.get('published_at') or '(time unknown)':20}  "
+              f"{entry.get('action', ''):10} {entry.get('source') or '-':14} {rows}  ({state})")
+        for file in entry.get("files", []):
+            print(f"      file {file['name']}  {file['bytes']:,} bytes  sha256 {file['sha256']}")
+        tables = entry.get("tables", {})
+        print("      tables: " + (", ".join(f"{t} {n:,}" for t, n in sorted(tables.items())) or "(none)"))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from measures.data import store
+
+    before = store.current_id(args.data_dir)
+    entry = store.rollback(args.data_dir, args.to)
+    print(f"{args.data_dir}: version {entry['version']} is current again (was {before})")
     return 0
 
 
@@ -91,15 +154,20 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from measures.core import registry
+    import pandas as pd
+
+    from measures.core import export, registry
 
     table = registry.as_table()
+    # Illustrative or not is what the data folder's rows hold (empty: no rows loaded), not a registry field.
+    flags = export.illustrative_by_measure(args.data_dir)
+    table["illustrative"] = pd.Series([flags[i] for i in table["id"]], dtype="object")
     if args.format == "csv":  # booleans as in exports: true/false
         sys.stdout.write(table.assign(illustrative=table["illustrative"].map({True: "true", False: "false"}))
                          .to_csv(index=False, lineterminator="\n"))
     else:
         for row in table.itertuples():
-            flag = " [illustrative]" if row.illustrative else ""
+            flag = " [no data loaded]" if row.illustrative is None else " [illustrative]" if row.illustrative else ""
             print(f"{row.id:36} {row.title}{flag}\n{'':36} source: {row.source}")
     return 0
 
@@ -161,6 +229,11 @@ def _briefing(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from measures.ui import serve
 
+    if args.replicas is not None:
+        if not 1 <= args.replicas <= 16:
+            print("error: --replicas takes 1 to 16", file=sys.stderr)
+            return 2
+        return serve.serve_replicas(args.public, args.replicas, args.port, args.address, args.data_dir)
     serve.serve(args.public, args.port, args.address, args.data_dir)
     return 0  # not reached: the server replaces this process
 
@@ -168,13 +241,15 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from measures.data.ingest import IngestError
-    from measures.data.store import StoreBusy
+    from measures.data.publishing import StaleCandidate
+    from measures.data.store import StoreBusy, VersionError
     from measures.data.validation import UsageError
 
     try:
         return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data,
-                "serve": _serve, "briefing": _briefing, "similar": _similar}[args.command](args)
-    except (IngestError, StoreBusy, UsageError) as exc:
+                "serve": _serve, "briefing": _briefing, "similar": _similar, "versions": _versions,
+                "rollback": _rollback}[args.command](args)
+    except (IngestError, StoreBusy, StaleCandidate, UsageError, VersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader stopped early (`| head`): not an error, as for any Unix tool

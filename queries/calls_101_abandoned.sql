@@ -11,10 +11,12 @@
 --   area_type     'csp' or 'unassigned'
 --   numerator     abandoned calls
 --   denominator   all calls received
+--   illustrative  whether any of the month's rows were loaded as illustrative (generated) data
 with monthly as (
     select c.month, c.area_code, a.area_type,
            sum(c.abandoned) as abandoned,
-           sum(c.calls) as calls
+           sum(c.calls) as calls,
+           bool_or(c.illustrative) as illustrative
     from calls_101_monthly c
     join areas a on a.area_code = c.area_code
     where a.force_code = $force
@@ -27,7 +29,8 @@ select
     area_code,
     area_type,
     abandoned::double as numerator,
-    calls::double as denominator
+    calls::double as denominator,
+    illustrative
 from monthly
 where calls > 0
 order by period_start, area_type, area_code

@@ -12,6 +12,7 @@
 --   abandoned     calls where the caller hung up before an answer
 --   answered_within_20min  calls answered within 20 minutes of being received
 --   wait_minutes_sum       total minutes waited by answered calls
+--   illustrative           whether any of the area's rows were loaded as illustrative (generated) data
 -- A CSP with no calls in the period has no row.
 select
     c.area_code,
@@ -21,7 +22,8 @@ select
     sum(c.answered)::bigint as answered,
     sum(c.abandoned)::bigint as abandoned,
     sum(c.answered_within_20min)::bigint as answered_within_20min,
-    sum(c.wait_minutes_sum) as wait_minutes_sum
+    sum(c.wait_minutes_sum) as wait_minutes_sum,
+    bool_or(c.illustrative) as illustrative
 from calls_101_monthly c
 join areas a on a.area_code = c.area_code
 where a.force_code = $force

@@ -12,12 +12,14 @@
 --   numerator     total minutes waited by answered calls (received to answered)
 --   denominator   answered calls
 --   numerator_sq  sum of the squared waits (minutes squared), for the interval of the mean
+--   illustrative  whether any of the month's rows were loaded as illustrative (generated) data
 -- A month with no answered calls for an area has no row.
 with monthly as (
     select c.month, c.area_code, a.area_type,
            sum(c.wait_minutes_sum) as wait_sum,
            sum(c.wait_minutes_sumsq) as wait_sumsq,
-           sum(c.answered) as answered
+           sum(c.answered) as answered,
+           bool_or(c.illustrative) as illustrative
     from calls_101_monthly c
     join areas a on a.area_code = c.area_code
     where a.force_code = $force
@@ -31,7 +33,8 @@ select
     area_type,
     wait_sum::double as numerator,
     answered::double as denominator,
-    wait_sumsq::double as numerator_sq
+    wait_sumsq::double as numerator_sq,
+    illustrative
 from monthly
 where answered > 0
 order by period_start, area_type, area_code

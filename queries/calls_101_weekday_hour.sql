@@ -8,13 +8,15 @@
 --   calls         calls received in that weekday and hour over the period
 --   answered      of those, calls answered
 --   mean_wait     total minutes waited by answered calls / answered calls (NULL with none answered)
+--   illustrative  whether any of the rows were loaded as illustrative (generated) data
 -- A weekday and hour with no calls in the period has no row.
 select
     weekday,
     hour,
     sum(calls)::bigint as calls,
     sum(answered)::bigint as answered,
-    case when sum(answered) > 0 then sum(wait_minutes_sum) / sum(answered) end as mean_wait
+    case when sum(answered) > 0 then sum(wait_minutes_sum) / sum(answered) end as mean_wait,
+    bool_or(illustrative) as illustrative
 from calls_101_weekday_hour
 where month between $from and $to
 group by weekday, hour

@@ -14,10 +14,12 @@
 --   numerator     records in the month (0 where the extract says none)
 --   denominator   ONS mid-year residents of the month's year (the latest mid-year for later
 --                 months); NULL for the unassigned bucket
+--   illustrative  whether any of the month's rows were loaded as illustrative (generated) data
 -- Months the extract does not cover have no row; a month the extract covers keeps its
 -- zeros. The unassigned bucket has a row only in months with such records.
 with monthly as (
-    select h.month, h.area_code, a.area_type, sum(h.count) as records
+    select h.month, h.area_code, a.area_type, sum(h.count) as records,
+           bool_or(h.illustrative) as illustrative
     from hidden_crime_monthly h
     join areas a on a.area_code = h.area_code
     where a.force_code = $force
@@ -31,7 +33,8 @@ select
     w.area_code,
     w.area_type,
     w.records::double as numerator,
-    p.population::double as denominator
+    p.population::double as denominator,
+    w.illustrative
 from monthly w
 left join area_population p  -- the month's mid-year residents; after the latest mid-year, the latest
     on p.area_code = w.area_code

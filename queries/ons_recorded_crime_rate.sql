@@ -15,6 +15,7 @@
 --   denominator   residents: mid-year estimate of the year the rolling year is centred on, where
 --                 area_population has a `year` column (the latest year it has, if the estimate is not out yet);
 --                 else its one population figure (Census 2021). NULL for the unassigned bucket.
+--   illustrative  false: the ONS table is published data, never illustrative
 -- An area and year ONS gives no figure for ("[x]") has no row: never a 0.
 with population as (  -- area_population with or without its `year` column (NULL where it has none)
     select area_code, population, year from (
@@ -41,7 +42,8 @@ select
     x.area_code,
     x.area_type,
     x.count::double as numerator,
-    p.population::double as denominator
+    p.population::double as denominator,
+    false as illustrative
 from ons x
 left join population p on p.area_code = x.area_code and coalesce(p.year, x.population_year) = x.population_year
 order by period_start, area_type, area_code

@@ -14,6 +14,7 @@
 --   numerator     crimes recorded in the month
 --   denominator   ONS mid-year residents of the month's year (the latest mid-year for later
 --                 months); NULL for the unassigned bucket
+--   illustrative  false: police.uk is published data, never illustrative
 -- A month police.uk published for the force has a row for every CSP and the unassigned
 -- bucket (0 where nothing was recorded there); a month it did not publish has no row.
 with published_months as (
@@ -45,7 +46,8 @@ select
     w.area_code,
     w.area_type,
     w.crimes::double as numerator,
-    p.population::double as denominator
+    p.population::double as denominator,
+    false as illustrative
 from monthly w
 left join area_population p  -- the month's mid-year residents; after the latest mid-year, the latest
     on p.area_code = w.area_code

@@ -13,11 +13,13 @@
 --   area_type     'csp' or 'unassigned'
 --   numerator     proven reoffences
 --   denominator   reoffenders
+--   illustrative  whether any of the cohort's rows were loaded as illustrative (generated) data
 -- An area with no reoffenders in a cohort has no row (the ratio is undefined).
 with cohorts as (
     select r.cohort_start, r.cohort_end, r.area_code, a.area_type,
            sum(r.reoffences) as reoffences,
-           sum(r.reoffenders) as reoffenders
+           sum(r.reoffenders) as reoffenders,
+           bool_or(r.illustrative) as illustrative
     from reoffending_cohorts r
     join areas a on a.area_code = r.area_code
     where a.force_code = $force
@@ -31,7 +33,8 @@ select
     area_code,
     area_type,
     reoffences::double as numerator,
-    reoffenders::double as denominator
+    reoffenders::double as denominator,
+    illustrative
 from cohorts
 where reoffenders > 0
 order by period_start, area_type, area_code

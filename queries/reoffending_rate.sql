@@ -13,11 +13,13 @@
 --   area_type     'csp' or 'unassigned'
 --   numerator     reoffenders (offenders with a proven reoffence)
 --   denominator   offenders in the cohort
+--   illustrative  whether any of the cohort's rows were loaded as illustrative (generated) data
 -- An area with no offenders in a cohort has no row (the rate is undefined).
 with cohorts as (
     select r.cohort_start, r.cohort_end, r.area_code, a.area_type,
            sum(r.reoffenders) as reoffenders,
-           sum(r.offenders) as offenders
+           sum(r.offenders) as offenders,
+           bool_or(r.illustrative) as illustrative
     from reoffending_cohorts r
     join areas a on a.area_code = r.area_code
     where a.force_code = $force
@@ -31,7 +33,8 @@ select
     area_code,
     area_type,
     reoffenders::double as numerator,
-    offenders::double as denominator
+    offenders::double as denominator,
+    illustrative
 from cohorts
 where offenders > 0
 order by period_start, area_type, area_code

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,6 +91,14 @@ def tree_hash(folder: Path) -> dict[str, str]:
     return found
 
 
+def copy_of_data(parent: Path) -> Path:
+    """A private copy of the embedded data folder (published version, history, reference) under `parent`,
+    for a test that publishes, rolls back or ingests without touching the repository's data/."""
+    folder = Path(parent) / "data"
+    shutil.copytree(REPO / "data", folder, symlinks=True)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -142,15 +151,19 @@ def browser():
         instance.close()
 
 
-def open_page(browser, url: str, wait_for_chart: bool = True):
-    """A new tab at `url`, once Streamlit has settled (and a Plotly chart is drawn)."""
+PLOTLY_DRAWN = ".js-plotly-plot .main-svg"
+DATAFRAME_DRAWN = "[data-testid=stDataFrame]"  # the Overview's scorecard: a table, no Plotly chart
+
+
+def open_page(browser, url: str, wait_for: str | None = PLOTLY_DRAWN):
+    """A new tab at `url`, once Streamlit has settled and `wait_for` (by default a Plotly chart) is drawn."""
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     page.goto(url)
     page.wait_for_selector("[data-testid=stApp]", timeout=30_000)
     # Streamlit is settled when its status widget stops showing "running".
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
-    if wait_for_chart:
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    if wait_for:
+        page.wait_for_selector(wait_for, timeout=60_000)
     return page
 
 

@@ -128,9 +128,9 @@ def test_period_totals_sum_months_and_suppress_a_period_with_a_suppressed_month(
     rows = []
     for month, a, b in zip(months, [10, 20, None, 99], [5, 6, 7, 99], strict=True):
         rows.append({"period_start": month, "area_code": "A", "area_name": "Alpha", "area_type": "csp",
-                     "numerator": a, "denominator": 2000.0, "suppressed": a is None})
+                     "numerator": a, "denominator": 2000.0, "suppressed": a is None, "illustrative": False})
         rows.append({"period_start": month, "area_code": "B", "area_name": "Beta", "area_type": "csp",
-                     "numerator": b, "denominator": 4000.0, "suppressed": False})
+                     "numerator": b, "denominator": 4000.0, "suppressed": False, "illustrative": False})
     frame = pd.DataFrame(rows)
     totals = hidden_view.period_totals(frame, months[0], months[2]).set_index("area_code")
     # Alpha has a suppressed March: its January-March total would give March away, so it is suppressed too.

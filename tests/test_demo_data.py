@@ -209,9 +209,9 @@ def test_a_force_with_no_calibration_gets_plausible_data(tmp_path: Path, monkeyp
 # --------------------------------------------------------------------------- 101 calibration
 
 def _period_value(data_dir: Path, measure: str, first: dt.date, last: dt.date) -> float:
-    query = {"mean_wait_101": "calls_101_mean_wait", "abandoned_share_101": "calls_101_abandoned",
-             "answered_within_20min_101": "calls_101_answered_within_20min"}[measure]
-    rows = force_rows(run(data_dir, query, first, last.replace(day=1)))
+    query, params = {"mean_wait_101": ("calls_101_mean_wait", {}), "abandoned_share_101": ("calls_101_abandoned", {}),
+                     "answered_within_20min_101": ("calls_101_answered_within", {"minutes": 20})}[measure]
+    rows = force_rows(run(data_dir, query, first, last.replace(day=1), **params))
     months = len(pd.date_range(first, last, freq="MS"))
     assert len(rows) == months, f"{measure}: months missing in {first}..{last}"
     value = rows["numerator"].sum() / rows["denominator"].sum()

@@ -8,7 +8,6 @@ Every test works on a copy of the repo's data/ in tmp_path, never on data/ itsel
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 from measures.data import db, publishing, store
 from measures.data.ingest import sources
 from measures.paths import SHARED_DATA_DIR
-from tests.conftest import REPO, tree_hash
+from tests.conftest import REPO, copy_of_data, tree_hash
 from tests.test_input_contracts import calls_rows, hidden_rows, reoffending_rows, write
 
 POLICE_UK_MONTH = SHARED_DATA_DIR / "police_uk" / "2025-06" / "2025-06-devon-and-cornwall-street.csv"
@@ -65,8 +64,7 @@ def source_inputs(inputs: dict[str, list[Path]], source: str) -> list[Path]:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "data"
-    shutil.copytree(REPO / "data", folder, symlinks=True)
+    folder = copy_of_data(tmp_path)
     return folder
 
 
@@ -135,7 +133,9 @@ def test_failed_ingest_changes_no_published_byte_and_the_next_one_succeeds(input
     read_after = answers(data_dir)
     assert read_after != read_before
     assert [p.name for p in data_dir.iterdir() if p.name.startswith(".")] == []
-    assert [p.name for p in (data_dir / store.VERSIONS).iterdir()] == [store.data_version(data_dir).split("/")[1]]
+    # The failed attempt left no version behind; the one before is kept for rollback.
+    assert sorted(p.name for p in (data_dir / store.VERSIONS).iterdir()) == sorted(
+        [store.current_id(data_dir), version.split("/")[1]])
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -147,45 +147,52 @@ def test_failed_publish_from_the_update_page_changes_nothing(inputs, data_dir, t
     with monkeypatch.context() as patched:
         inject(patched, step)
         with pytest.raises(InjectedFault):
-            publishing.publish(candidate, data_dir)
+            publishing.publish(candidate, data_dir, allow_partial=True)  # (a small month: its total is low)
     assert tree_hash(data_dir) == before
     checked_version = candidate.version
-    publishing.publish(candidate, data_dir)  # the same checked candidate publishes once the fault is gone
+    publishing.publish(candidate, data_dir, allow_partial=True)  # the same checked candidate publishes once the fault is gone
     assert store.data_version(data_dir) == checked_version  # exactly the bytes that were checked
     assert not candidate.workdir.exists()
 
 
 # ------------------------------------------------------------------ a real SIGKILL, mid-way
 
-# Runs the real CLI ingest in a child process that stops itself (SIGSTOP) at one step, so
-# the test can SIGKILL it exactly there, as a crash or an OOM kill would.
+# Runs the real CLI ingest in a child process that stops itself (SIGSTOP) at one step of the
+# publish into the real data folder (not of the check on its private copy), so the test can
+# SIGKILL it exactly there, as a crash or an OOM kill would.
 HARNESS = r"""
 import os, signal, sys
+from pathlib import Path
 from measures import cli
 from measures.data import store
 
 step = sys.argv[1]
-stop = lambda: os.kill(os.getpid(), signal.SIGSTOP)
+real = Path(sys.argv[sys.argv.index("--data-dir") + 1]).resolve()
+def stop(folder):
+    if Path(folder).resolve() == real:
+        os.kill(os.getpid(), signal.SIGSTOP)
 if step == "after-validation":
     original_stage = store._stage
     def stage(current, staging):
         original_stage(current, staging)
-        stop()
+        stop(staging.parent)
     store._stage = stage
 elif step == "mid-write":
     original_replace = store.replace_table
     def replace_table(staging, table, write):
+        if Path(staging).parent.resolve() != real:
+            return original_replace(staging, table, write)
         def half(tmp):
             write(tmp)
             with open(tmp, "r+b") as handle:
                 handle.truncate(os.path.getsize(tmp) // 2)
-            stop()
+            stop(staging.parent)
         return original_replace(staging, table, half)
     store.replace_table = replace_table
 elif step == "before-swap":
     original_swap = store._swap_current
     def swap(data_dir, version_id):
-        stop()
+        stop(data_dir)
         original_swap(data_dir, version_id)
     store._swap_current = swap
 sys.exit(cli.main(sys.argv[2:]))
@@ -208,10 +215,11 @@ def _wait_until_stopped(process: subprocess.Popen, timeout: float = 60) -> None:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to see the child stop")
 @pytest.mark.parametrize("step", STEPS)
 def test_sigkill_mid_ingest_leaves_published_data_and_next_ingest_cleans_up(inputs, data_dir, step):
-    files = inputs["calls-101"]
-    before, read_before = tree_hash(data_dir), answers(data_dir)
+    files = inputs["calls-101"]  # a small month (its total is low): --allow-partial
+    before, read_before, version = tree_hash(data_dir), answers(data_dir), store.current_id(data_dir)
     child = subprocess.Popen([sys.executable, "-c", HARNESS, step, "ingest", "calls-101", *map(str, files),
-                              "--data-dir", str(data_dir)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              "--allow-partial", "--data-dir", str(data_dir)], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_until_stopped(child)
         leftovers = [p.name for p in data_dir.iterdir() if p.name.startswith(".")]
@@ -231,11 +239,13 @@ def test_sigkill_mid_ingest_leaves_published_data_and_next_ingest_cleans_up(inpu
     assert answers(data_dir) == read_before
 
     result = subprocess.run([sys.executable, "-m", "measures", "ingest", "calls-101", *map(str, files),
-                             "--data-dir", str(data_dir)], cwd=REPO, capture_output=True, text=True, timeout=120)
+                             "--allow-partial", "--data-dir", str(data_dir)], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert answers(data_dir) != read_before
     assert [p.name for p in data_dir.iterdir() if p.name.startswith(".")] == []  # leftovers removed
-    assert len(list((data_dir / store.VERSIONS).iterdir())) == 1
+    # The dead ingest's unpublished version is gone; the version before is kept for rollback.
+    assert sorted(p.name for p in (data_dir / store.VERSIONS).iterdir()) == sorted([store.current_id(data_dir), version])
 
 
 # ------------------------------------------------------------------ two ingests at once
@@ -263,7 +273,7 @@ def test_a_second_ingest_while_one_runs_is_refused_as_busy_and_nothing_interleav
         assert inside.wait(30)
         before = tree_hash(data_dir)
         second = subprocess.run([sys.executable, "-m", "measures", "ingest", "hidden-crime",
-                                 *map(str, inputs["hidden-crime"]), "--data-dir", str(data_dir)],
+                                 *map(str, inputs["hidden-crime"]), "--allow-partial", "--data-dir", str(data_dir)],
                                 cwd=REPO, capture_output=True, text=True, timeout=120)
         assert second.returncode == 2
         assert "another ingest is running" in second.stderr and "Traceback" not in second.stderr
@@ -286,14 +296,14 @@ def test_two_checked_updates_cannot_overwrite_each_other(inputs, data_dir, tmp_p
                                 work_root=tmp_path / "work")
     second = publishing.validate("hidden-crime", [(other.name, other.read_bytes())], data_dir,
                                  work_root=tmp_path / "work")
-    publishing.publish(first, data_dir)
+    publishing.publish(first, data_dir, allow_partial=True)  # (small months: their totals are low)
     after_first = tree_hash(data_dir)
     with pytest.raises(publishing.StaleCandidate, match="check them again"):
-        publishing.publish(second, data_dir)
+        publishing.publish(second, data_dir, allow_partial=True)
     assert tree_hash(data_dir) == after_first
     again = publishing.validate("hidden-crime", [(other.name, other.read_bytes())], data_dir,
                                 work_root=tmp_path / "work")
-    publishing.publish(again, data_dir)  # checked against the new version: both updates are now published
+    publishing.publish(again, data_dir, allow_partial=True)  # checked against the new version: both updates are now published
     months = db.connect(data_dir).cursor().execute(
         "select distinct strftime(month, '%Y-%m') from hidden_crime_monthly where month in ('2024-06-01', '2024-07-01')"
     ).fetchall()

@@ -20,19 +20,20 @@ RATE = registry.Measure(
     id="test_rate", title="Reported test crime", theme="Protecting people from harm", definition="constructed",
     unit="per 1,000 residents", polarity="neutral", method="rate_per_1000", query="hidden_crime_monthly",
     frequency="monthly", page="hidden-crimes", source="constructed", licence="none", caveats="none",
-    illustrative=True, disclosure_control=True)
+    disclosure_control=True)
 PROPORTION = registry.Measure(
     id="test_share", title="Test calls answered in time", theme="Accessible: contacting the police",
     definition="constructed", unit="%", polarity="higher_is_better", method="proportion",
     query="calls_101_abandoned", frequency="monthly", page="calls-101", source="constructed", licence="none",
-    caveats="none", illustrative=False, disclosure_control=False)
+    caveats="none", disclosure_control=False)
 
 
 def monthly_frame(measure: registry.Measure, areas: dict[str, tuple[list[float | None], float]],
-                  first: dt.date = FIRST) -> pd.DataFrame:
+                  first: dt.date = FIRST, illustrative: bool | None = None) -> pd.DataFrame:
     """Rows per month: `areas` maps a code to (numerators by month, None = no row, and a denominator).
 
-    The force row is the sum of the CSP rows of each month (as the queries build it).
+    The force row is the sum of the CSP rows of each month (as the queries build it). Its rows are
+    illustrative as loaded: by default the test rate's are, the proportion's are not.
     """
     records = []
     for code, (numerators, denominator) in areas.items():
@@ -48,7 +49,8 @@ def monthly_frame(measure: registry.Measure, areas: dict[str, tuple[list[float |
     force = force.assign(area_code=FORCE, area_name="Test force", area_type="force")
     frame = pd.concat([force, frame], ignore_index=True)
     frame = pipeline.add_signals(export.add_values(frame, measure), measure)  # as the pipeline does
-    return frame.assign(measure_id=measure.id, unit=measure.unit, suppressed=False, illustrative=measure.illustrative)
+    flag = measure.id == RATE.id if illustrative is None else illustrative
+    return frame.assign(measure_id=measure.id, unit=measure.unit, suppressed=False, illustrative=flag)
 
 
 def row_for(measure: registry.Measure, frame: pd.DataFrame, area: str = AREA, public: bool = False,
@@ -114,8 +116,9 @@ def test_a_rising_run_is_claimed_only_when_the_trend_rule_fires():
     # crossing the mean so that the shift rule does not fire first.
     history = [40, 60] * 12 + [46, 47, 48, 49, 51, 52, 53]
     start = dt.date(2023, 6, 1)
-    measure = replace(RATE, polarity="lower_is_better", illustrative=False)
-    frame = monthly_frame(measure, {AREA: (history, 1_000), OTHER: ([500] * len(history), 10_000)}, first=start)
+    measure = replace(RATE, polarity="lower_is_better")
+    frame = monthly_frame(measure, {AREA: (history, 1_000), OTHER: ([500] * len(history), 10_000)}, first=start,
+                          illustrative=False)
     last = dt.date(2025, 12, 1)
     row = row_for(measure, frame, first=dt.date(2025, 1, 1), last=last)
     assert row.run is not None and (row.run.kind, row.run.direction, row.run.points) == ("trend", 1, 7)
@@ -209,7 +212,7 @@ def test_reoffending_cohorts_older_than_the_period_use_the_latest_year_of_cohort
         dt.date(2020, 1, 1), dt.date(2020, 12, 1))
 
 
-ROLLING = replace(RATE, id="test_rolling", frequency="rolling_year", polarity="lower_is_better", illustrative=False,
+ROLLING = replace(RATE, id="test_rolling", frequency="rolling_year", polarity="lower_is_better",
                   disclosure_control=False)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measures.core import export, pipeline, profile, registry, scorecard, spc, vocabulary
+from measures.core import export, measure_view, pipeline, profile, registry, scorecard, spc, vocabulary
 from measures.data import config, db
 from measures.render.measure_parts import trend_part
 
@@ -87,7 +87,9 @@ def test_card_measure_page_and_profile_name_the_same_signal(measure_id: str, pub
         series = mine.assign(period_start=pd.to_datetime(mine["period_start"])).sort_values("period_start")
         part = trend_part(measure, series.tail(12), area.name, "t", "f.csv")
         if part.figure is not None and "Latest period:" in part.summary:
-            assert part.summary.endswith(f"Latest period: {vocabulary.signal_label(expected)}."), part.summary
+            # The signal, then the target and its assurance (the Overview's), as the last two sentences.
+            assert part.summary.endswith(f"Latest period: {vocabulary.signal_label(expected)}. "
+                                         + measure_view.target_sentence(measure, series.tail(12))), part.summary
 
 
 def test_signal_does_not_depend_on_the_window_shown():
@@ -171,7 +173,8 @@ def test_overview_measure_page_and_profile_show_one_signal(monkeypatch, measure_
 
     overview = open_app_page(None, area=area, to=month)
     texts = [str(m.value) for m in overview.markdown]
-    title = texts.index(f"**{registry.get(measure_id).title}**")  # the card's title, then its figures
+    # The card's title, then its figures.
+    title = next(i for i, t in enumerate(texts) if t.startswith(f"**{registry.get(measure_id).title}**"))
     figures = next(t for t in texts[title:] if "Signal:" in t)
     assert f"Signal: **{label}**" in figures, figures
 
@@ -199,7 +202,7 @@ def rolling_rows(numerators: list[float], years: list[tuple[str, str]] = YEARS) 
                for (start, end), n in zip(years, numerators, strict=True)
                for code, kind in ((EXETER, "csp"), (FORCE.code, "force"))]
     frame = pipeline.add_values(pd.DataFrame(records), ONS)
-    return frame.assign(suppressed=False, suppression="")
+    return frame.assign(suppressed=False, suppression="", illustrative=False)  # ONS rows are real, as loaded
 
 
 def test_a_rolling_year_measure_gets_no_signal():
@@ -249,16 +252,16 @@ def test_overview_card_and_area_profile_name_the_rolling_year(monkeypatch):
 
     overview = open_app_page(None, area=EXETER, to="2025-06")
     texts = [str(m.value) for m in overview.markdown]
-    title = texts.index(f"**{ONS.title}**")
+    title = next(i for i, t in enumerate(texts) if t.startswith(f"**{ONS.title}**"))
     figures = next(t for t in texts[title:] if "Signal:" in t)
     assert figures.startswith("Year ending Jun 2025: **"), figures
     # The year ending Jun 2024 is not loaded (and the edition before overlaps): no comparison, no "previous".
-    assert "Change on the year ending Jun 2024: no comparison" in figures and "previous" not in figures
+    assert "Change since the year ending Jun 2024: no comparison" in figures and "previous" not in figures
     assert f"Signal: **{label}**" in figures, figures
     # Up to Dec 2024 the year ending Jun 2025 has not ended: the card is the year ending Dec 2024.
     figures = next(t for t in [str(m.value) for m in open_app_page(None, area=EXETER, to="2024-12").markdown][title:]
                    if "Signal:" in t)
-    assert figures.startswith("Year ending Dec 2024: **") and "Change on the year ending Dec 2023: +" in figures
+    assert figures.startswith("Year ending Dec 2024: **") and "Change since the year ending Dec 2023: +" in figures
 
     area_profile = open_app_page("app_pages/area_profile.py", area=EXETER, **{"from": "2025-01", "to": "2025-12"})
     table = area_profile.dataframe[0].value.set_index("Measure")

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from measures.data import db, publishing, store
 from measures.ui import serve
-from tests.conftest import REPO, needs_browser, open_page, streamlit_server, tree_hash
+from tests.conftest import DATAFRAME_DRAWN, REPO, needs_browser, open_page, streamlit_server, tree_hash
 
 DATA = REPO / "data"
 # Addresses a visitor might type, besides those the navigation lists.
@@ -61,7 +61,7 @@ def broken_data(tmp_path_factory) -> Path:
 
 @browser_test
 def test_public_site_offers_no_upload_and_lists_no_update_page(public_server, browser):
-    home = open_page(browser, public_server + "/")
+    home = open_page(browser, public_server + "/", wait_for=DATAFRAME_DRAWN)
     nav = home.locator("[data-testid=stSidebarNav]")
     nav_text = nav.inner_text()
     assert "Recorded crime" in nav_text  # the navigation is there ...

@@ -23,7 +23,8 @@ def measure(polarity: str, **changes) -> registry.Measure:
 
 def card(m: registry.Measure, rows: pd.DataFrame, area: str, as_of=None) -> scorecard.Card:
     """The card of rows as the pipeline gives them (each row with its control-chart point)."""
-    return scorecard.card(m, pipeline.add_signals(rows, m), area, as_of)
+    force = "E23000035"  # Exeter's force: the Plan's targets apply to its CSPs
+    return scorecard.card(m, pipeline.add_assurance(pipeline.add_signals(rows, m), m, force), area, as_of)
 
 
 SHIFT_UP = [10, 11, 9, 10, 10.5, 9.5, 10, 11, 9, 10, 10.5, 9.5] + [20, 21, 19, 20, 20.5, 19.5, 20]
@@ -48,8 +49,12 @@ def test_stable_series_has_no_signal_and_target_is_judged():
     shown = card(measure("lower_is_better"), frame(stable), "E22000049")
     assert shown.signal == "none"
     assert shown.target_met is True  # 9.7 minutes against a 20-minute target
-    high = card(measure("lower_is_better"), frame([30.0] * 5), "E22000049")
+    high = card(measure("lower_is_better"), frame([30.0] * 5, start="2024-01-01"), "E22000049")
     assert high.target_met is False
+    # The 20-minute aim was stated in November 2023: a card of May 2023 has no target to meet.
+    before = card(measure("lower_is_better"), frame([30.0] * 5), "E22000049")
+    assert before.target is None and before.target_met is None
+    assert "Target: none stated" in scorecard.figures_markdown(before)
 
 
 def test_missing_previous_month_is_no_comparison_not_zero():
@@ -86,7 +91,7 @@ def test_a_rolling_year_card_names_its_year_and_compares_only_with_a_year_before
     assert shown.signal == pipeline.NOT_ASSESSED_ROLLING and shown.signal_kind == "none"
     text = scorecard.figures_markdown(shown)
     assert text.startswith("Year ending Jun 2025: **100** per 1,000 residents"), text
-    assert "Change on the year ending Jun 2024: no comparison  \n" in text and "previous" not in text
+    assert "Change since the year ending Jun 2024: no comparison  \n" in text and "previous" not in text
     assert "Signal: **– Not assessed (overlapping rolling years)**" in text
 
 
@@ -95,5 +100,5 @@ def test_a_rolling_year_counts_from_its_last_month():
     shown = card(ONS, rolling([70.0, 90.0, 100.0], ONS_YEARS), "E22000049", as_of=pd.Timestamp("2024-12-01"))
     assert scorecard.row_period_label(shown.latest, ONS.frequency) == "year ending Dec 2024"
     assert shown.year_before is not None and shown.year_before["value"] == 70.0
-    assert "Change on the year ending Dec 2023: +20.00" in scorecard.figures_markdown(shown)
+    assert "Change since the year ending Dec 2023: +20.00 (significant)" in scorecard.figures_markdown(shown)
     assert card(ONS, rolling([70.0, 90.0, 100.0], ONS_YEARS), "E22000049", as_of=pd.Timestamp("2023-11-01")).latest is None

@@ -23,7 +23,7 @@ COLUMNS = [
     "measure_id", "period_start", "period_end", "area_code", "area_name", "area_type",
     "numerator", "denominator", "value", "lower_95", "upper_95", "unit", "suppressed", "illustrative",
     "suppression", "signal", "signal_meaning", "baseline_start", "mean", "lower_process_limit", "upper_process_limit",
-    "trial_limits",
+    "trial_limits", "target", "assurance",
 ]
 AREA_TYPE_ORDER = pipeline.AREA_TYPE_ORDER
 EARLIEST, LATEST = pipeline.EARLIEST, pipeline.LATEST
@@ -85,6 +85,21 @@ def export(measure_id: str, data_dir: Path, area: str | None = None, period_from
     if keep is not None:
         frame = frame[frame["area_code"] == keep]
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def illustrative_by_measure(data_dir: Path, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, bool | None]:
+    """Per registry measure: whether the data folder's rows for the configured force are illustrative (any row
+    is: pipeline.illustrative), or None where it holds none (what `python -m measures list` reports)."""
+    con = con or db.connect(data_dir)
+    force = config.load_force()
+    flags: dict[str, bool | None] = {}
+    for measure in registry.measures():
+        try:
+            rows = pipeline.query_rows(con, measure, force.code)
+        except duckdb.CatalogException:  # the measure's table is not loaded in this data folder
+            rows = pd.DataFrame()
+        flags[measure.id] = pipeline.illustrative(rows) if len(rows) else None
+    return flags
 
 
 def to_csv(frame: pd.DataFrame) -> str:

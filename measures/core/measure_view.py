@@ -67,3 +67,22 @@ def figures_table(series: pd.DataFrame) -> pd.DataFrame:
     for column in ("period_start", "period_end"):
         table[column] = pd.to_datetime(table[column]).dt.strftime("%Y-%m-%d")
     return table
+
+
+def target_sentence(measure: registry.Measure, series: pd.DataFrame) -> str:
+    """The target of the latest period with a value and its assurance, in words (or that there is none),
+    from the pipeline's `target` and `assurance` columns: what every measure page says beside the signal."""
+    present = series.dropna(subset=["value"])
+    if present.empty or "target" not in present or pd.isna(present["target"].iloc[-1]) or measure.target is None:
+        return "No target is stated for this measure and area."
+    latest = present.iloc[-1]
+    label = vocabulary.assurance_label(str(latest.get("assurance") or ""))
+    return (f"Target: {measure.target.text()}. Assurance at "
+            f"{vocabulary.period_label(pd.Timestamp(latest['period_start']), measure.frequency)}: {label}.")
+
+
+def target_line(series: pd.DataFrame) -> float | None:
+    """The target to draw on the area's chart: the one its latest rows carry (None where none applies)."""
+    if "target" not in series or series["target"].notna().sum() == 0:
+        return None
+    return float(series["target"].dropna().iloc[-1])

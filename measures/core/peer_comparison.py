@@ -1,9 +1,9 @@
 """A CSP against its most similar CSPs (measures.core.similar), its force and England and Wales.
 
 Every figure is a window value of the one pipeline (`pipeline.period_values` of the pipeline's rows):
-nothing here computes a rate or an interval of its own. Only real (non-illustrative) measures are
-compared: the illustrative data exist for one force only, and a comparison with generated figures
-would mean nothing.
+nothing here computes a rate or an interval of its own. Only real data is compared (no row flagged
+illustrative, as loaded: pipeline.illustrative): the illustrative data exist for one force only, and a
+comparison with generated figures would mean nothing.
 
 Cost. The national figures need every force's rows. `pipeline.measure_frame` for each of the 43
 forces takes about 3 s for a real police.uk measure (most of it the control chart of every area
@@ -38,14 +38,25 @@ COLUMNS = ["area_code", "area_name", "role", "rank_among_similar", "force_code",
 VALUE_COLUMNS = ["numerator", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998"]
 
 
-def real_measures() -> list[registry.Measure]:
-    """The measures that can be compared across forces: real (non-illustrative) data only."""
-    return [m for m in registry.measures() if not m.illustrative]
+def real_measures(con: duckdb.DuckDBPyConnection) -> list[registry.Measure]:
+    """The measures that can be compared across forces: those with rows for the configured force, none of
+    them illustrative (the rows' flag, as loaded: pipeline.illustrative)."""
+    force = config.load_force()
+    real = []
+    for measure in registry.measures():
+        try:
+            rows = pipeline.query_rows(con, measure, force.code)
+        except duckdb.CatalogException:  # the measure's table is not loaded in this data folder
+            continue
+        if len(rows) and not pipeline.illustrative(rows):
+            real.append(measure)
+    return real
 
 
-def _check_real(measure: registry.Measure) -> None:
-    if measure.illustrative:
-        raise ValueError(f"{measure.id} is illustrative data: only real measures are compared with similar areas")
+def _check_real(measure: registry.Measure, values: pd.DataFrame) -> None:
+    """Refuse a comparison that would show illustrative rows of any force (generated figures beside real ones)."""
+    if pipeline.illustrative(values):
+        raise ValueError(f"{measure.id} has illustrative data: only real data is compared with similar areas")
 
 
 def _needs_full_pipeline(measure: registry.Measure, public: bool) -> bool:
@@ -96,9 +107,11 @@ def window_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, for
 
 def all_force_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, first: dt.date, last: dt.date,
                      public: bool) -> pd.DataFrame:
-    """Every force's window values (CSP, unassigned and force rows), with force_code; forces with no data have none."""
-    _check_real(measure)
-    return window_values(con, measure, list(config.forces()["pfa_code"]), first, last, public)
+    """Every force's window values (CSP, unassigned and force rows), with force_code; forces with no data have none.
+    ValueError where any of them is illustrative."""
+    values = window_values(con, measure, list(config.forces()["pfa_code"]), first, last, public)
+    _check_real(measure, values)
+    return values
 
 
 # --- England and Wales ------------------------------------------------------------------------
@@ -203,6 +216,7 @@ def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, 
     `neighbours` is similar.similar_areas's frame. On the public site a neighbour published as part
     of a combined area is shown as that area (once, at its better rank).
     """
+    _check_real(measure, values)
     parts = _combined(public)
     by_code = values.drop_duplicates("area_code").set_index("area_code")
     force_code = area_force(area_code)
@@ -272,7 +286,6 @@ def group_values(con: duckdb.DuckDBPyConnection, measure: registry.Measure, area
     KeyError for an area that is not a CSP; ValueError for an illustrative measure. `values` (from
     all_force_values) saves running the pipeline again.
     """
-    _check_real(measure)
     neighbours = similar.similar_areas(neighbour_code(area_code))
     values = all_force_values(con, measure, first, last, public) if values is None else values
     return group_from(values, measure, area_code, neighbours, public)
@@ -317,7 +330,7 @@ def peer_panel(con: duckdb.DuckDBPyConnection, area: config.Area, first: dt.date
         return None
     try:
         note = similar.method_note(neighbour_code(area.code))
-        groups = {m.id: group_values(con, m, area.code, first, last, public) for m in real_measures()}
+        groups = {m.id: group_values(con, m, area.code, first, last, public) for m in real_measures(con)}
     except KeyError:
         return None
     return panel_of(area.name, first, last, note, groups)

@@ -31,6 +31,7 @@ from measures.data import config, db
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 1)
 AREA_TYPE_ORDER = {"force": 0, "csp": 1, "unassigned": 2}
 COUNT_COLUMNS = ("numerator", "denominator", "numerator_sq")
+ILLUSTRATIVE = "illustrative"  # every measure query's flag column (queries/README.md), carried by every sum
 SIGNAL_COLUMNS = ["signal", "signal_meaning", "baseline_start", "mean", "lower_process_limit",
                   "upper_process_limit", "trial_limits", "signal_crosses_gap"]
 NOT_ASSESSED = "not assessed"  # public mode: a baseline with a suppressed period has no published chart
@@ -62,7 +63,20 @@ def count_sums(frame: pd.DataFrame, measure: registry.Measure | None = None) -> 
     sums: dict[str, tuple[str, Any]] = {c: (c, _total) for c in COUNT_COLUMNS if c in frame}
     if measure is not None and measure.method == "rate_per_1000" and "denominator" in frame:
         sums["denominator"] = ("denominator", "mean")
+    if ILLUSTRATIVE in frame:  # a sum is illustrative if any row in it is (the flag travels with the counts)
+        sums[ILLUSTRATIVE] = (ILLUSTRATIVE, "any")
     return sums
+
+
+def illustrative(*frames: pd.DataFrame) -> bool:
+    """Whether what the frames' rows show is illustrative (generated) data: any row of them is.
+
+    The one test every page, chart, table, export note and pack uses: the flag comes from the
+    rows as loaded (the ingest's --illustrative), never from the registry, so rows loaded as real
+    are shown as real, and a mix is labelled illustrative (it partly is).
+    """
+    return any(bool(frame[ILLUSTRATIVE].fillna(False).astype(bool).any())
+               for frame in frames if ILLUSTRATIVE in frame)
 
 
 def _areas_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +87,11 @@ def query_rows(con: duckdb.DuckDBPyConnection, measure: registry.Measure, force_
                first: dt.date = EARLIEST, last: dt.date = LATEST) -> pd.DataFrame:
     """The measure's rows for each CSP and the unassigned bucket (the whole history by default)."""
     params = {"force": force_code, "from": first, "to": last, **measure.params}
-    return _areas_rows(db.query(con, measure.query, params))
+    rows = db.query(con, measure.query, params)
+    if ILLUSTRATIVE not in rows:  # no silent default: a missing flag would show generated rows as real
+        raise ValueError(f"query {measure.query} returns no {ILLUSTRATIVE} column (queries/README.md)")
+    rows[ILLUSTRATIVE] = rows[ILLUSTRATIVE].fillna(False).astype(bool)
+    return _areas_rows(rows)
 
 
 def query_with_force(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pd.DataFrame:
@@ -435,18 +453,44 @@ def measure_frame(con: duckdb.DuckDBPyConnection, measure: registry.Measure, for
     frame = add_signals(frame, measure)
     frame["measure_id"] = measure.id
     frame["unit"] = measure.unit
-    frame["illustrative"] = bool(measure.illustrative)
     frame["suppressed"] = False
     frame["suppression"] = ""
     if public and measure.disclosure_control and not frame.empty:
         frame = protect(con, measure, frame, force)
     frame = _typed_signals(frame)
+    frame = add_assurance(frame, measure, force.code)
     frame["order"] = frame["area_type"].map(AREA_TYPE_ORDER)
     frame = frame.sort_values(["period_start", "order", "area_name"]).drop(columns="order").reset_index(drop=True)
     if period_from is not None or period_to is not None:
         starts = pd.to_datetime(frame["period_start"])
         keep = (starts >= pd.Timestamp(period_from or EARLIEST)) & (starts <= pd.Timestamp(period_to or LATEST))
         frame = frame[keep].reset_index(drop=True)
+    return frame
+
+
+def target_values(frame: pd.DataFrame, measure: registry.Measure, force_code: str) -> np.ndarray:
+    """Each row's target (NaN where none applies): the measure's target, for the force whose Plan sets
+    it and its areas, from the period it applies from."""
+    target = measure.target
+    if target is None or target.force != force_code or frame.empty:
+        return np.full(len(frame), np.nan)
+    starts = pd.to_datetime(frame["period_start"])
+    applies = starts >= pd.Timestamp(f"{target.start}-01") if target.start else np.ones(len(frame), dtype=bool)
+    return np.where(applies, target.value, np.nan)
+
+
+def add_assurance(frame: pd.DataFrame, measure: registry.Measure, force_code: str) -> pd.DataFrame:
+    """`target` and `assurance` of every row: the target against the limits of the row's baseline
+    (measures.core.spc.assurance). A row with a target but no chart (withheld in public mode, rolling
+    years) reads "not assessed"; a row with no target has none ("")."""
+    frame = frame.copy()
+    frame["target"] = target_values(frame, measure, force_code)
+    charted = ~frame["signal_meaning"].isin(NOT_CHARTED) & frame["value"].notna()
+    frame["assurance"] = [
+        "" if np.isnan(target) else
+        (spc.assurance(target, lpl, upl, measure.polarity) or NOT_ASSESSED) if ok else NOT_ASSESSED
+        for target, lpl, upl, ok in zip(frame["target"], frame["lower_process_limit"], frame["upper_process_limit"],
+                                        charted, strict=True)]
     return frame
 
 
@@ -474,7 +518,7 @@ def force_of(force_code: str) -> config.Force:
 # --- period values: any window of a frame ---------------------------------------------------
 
 PERIOD_COLUMNS = ["area_code", "area_name", "area_type", "numerator", "denominator", "value", "lower_95", "upper_95",
-                  "lower_998", "upper_998", "periods", "suppressed", "suppression"]
+                  "lower_998", "upper_998", "periods", "suppressed", "suppression", ILLUSTRATIVE]
 
 
 def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -484,7 +528,8 @@ def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date
     numerators and denominators; a rate's residents are the window's mean population, so 12
     months give an annual rate). An area with any suppressed period in the window is
     suppressed for the window ("secondary": it would otherwise give the hidden period away
-    by subtraction), so a window figure is only ever the sum of published figures.
+    by subtraction), so a window figure is only ever the sum of published figures. A window
+    figure is illustrative if any period it adds up is.
 
     Rolling years (frequency "rolling_year") overlap, so they are never added up: a window takes the
     latest rolling year that ends in it (its last month between `first` and `last`), the same year for

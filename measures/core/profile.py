@@ -26,8 +26,6 @@ import pandas as pd
 from measures.core import export, pipeline, registry, scorecard, stats, vocabulary
 
 CONFIDENCE_LEVELS = (0.998, 0.95)  # tested in this order: the stronger claim first
-# Points on a sparkline: three years of months or cohorts; rolling years as published (up to 12 editions).
-SPARKLINE_PERIODS = {"monthly": 36, "quarterly_cohort": 12, pipeline.ROLLING_YEAR: 12}
 
 # What a comparison with the force means for each polarity (neutral measures are not judged).
 JUDGEMENTS = {
@@ -75,10 +73,9 @@ class ProfileRow:
     signal: str = "none"  # improvement | concern | change | none | not assessed
     run: SignalRun | None = None
     sparkline: pd.DataFrame = field(default_factory=pd.DataFrame)  # period_start, value (gaps as NaN)
-
-    @property
-    def illustrative(self) -> bool:
-        return self.measure.illustrative
+    # Whether any row the profile row shows is illustrative (pipeline.illustrative): the window's values of
+    # every area (the area, the benchmark, the CSP range) and the area's sparkline periods.
+    illustrative: bool = False
 
     @property
     def value_unit(self) -> str:
@@ -171,11 +168,6 @@ def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
                      spanned == points)
 
 
-def _calendar_series(rows: pd.DataFrame, frequency: str) -> pd.Series:
-    values = rows.set_index("period_start")["value"].astype("float64")
-    return values.reindex(pipeline.calendar(values.index, frequency))
-
-
 COHORTS_IN_A_YEAR = 4
 
 
@@ -244,9 +236,9 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
     row = ProfileRow(measure, "no data", card=card)
     if len(area_rows):
         row.latest_available = pd.Timestamp(area_rows["period_start"].max())
-        history = _calendar_series(area_rows, measure.frequency)
-        window = SPARKLINE_PERIODS[measure.frequency]
-        row.sparkline = history.iloc[-window:].rename("value").rename_axis("period_start").reset_index()
+        row.sparkline = scorecard.trend(card).rename("value").rename_axis("period_start").reset_index()
+        shown = pd.to_datetime(frame["period_start"]).isin(row.sparkline["period_start"])
+        row.illustrative = pipeline.illustrative(frame[(frame["area_code"] == area_code) & shown])
         # The signal the pipeline gave the latest period (the Overview's and the measure page's too).
         row.signal = card.signal
         if card.signal != "none" and card.signal not in pipeline.NOT_CHARTED:  # the card's rows: the area's up to the period
@@ -255,6 +247,7 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
     benchmark, row.benchmark_text = shared.benchmark, shared.benchmark_text
     if benchmark is not None:
         row.force_value = benchmark
+    row.illustrative = row.illustrative or pipeline.illustrative(period)
     csps = period[period["area_type"] == "csp"]
     row.csp_values = csps.set_index("area_name")["value"].astype("float64")
     row.csp_suppressed = int(csps["suppressed"].sum())
@@ -343,6 +336,15 @@ def value_text(row: ProfileRow) -> str:
     return number(row.value, row.measure.unit)
 
 
+def assurance_text(row: ProfileRow) -> str:
+    """The target of the area's latest period and its assurance ("Target at most 5%: ≈ Hit and miss..."), or
+    "No target": the Overview card's (measures.core.scorecard.target_text), in the profile's words."""
+    card = row.card
+    if card is None or card.target is None:
+        return "No target"
+    return f"Target {card.target.text()}: {vocabulary.assurance_label(card.assurance)}"
+
+
 def spine_table(rows: list[ProfileRow], area_name: str) -> pd.DataFrame:
     """One row per measure with everything the spine chart and the pack's tables show."""
     records = []
@@ -361,6 +363,7 @@ def spine_table(rows: list[ProfileRow], area_name: str) -> pd.DataFrame:
             + (f" ({row.csp_suppressed} suppressed)" if row.csp_suppressed else ""),
             "judgement": row.judgement, "confidence": row.confidence, "comparison_text": comparison_text(row),
             "signal": row.signal, "signal_text": SIGNAL_LABELS[row.signal], "illustrative": row.illustrative,
+            "assurance_text": assurance_text(row),
             "periods": len(row.periods),
         })
     return pd.DataFrame.from_records(records)

@@ -33,6 +33,9 @@ PUBLIC_CSP_PERIODS = ("period", "year")
 URL_VALUES = ("param", "id")
 AREA_KEY = "area"
 MEASURE_PAGE = "measure"  # the measure-detail page, for a measure with no page of its own
+# Whether figures are illustrative is a property of the rows as loaded (ingest --illustrative), not of a measure.
+ILLUSTRATIVE_MOVED = (" (the illustrative flag comes from the data: the rows' illustrative column, set by"
+                      " `python -m measures ingest ... --illustrative`)")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # ids and variant values: safe in an address and in SQL
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
@@ -49,6 +52,32 @@ class ChangePoint:
         return getattr(self, key)
 
 
+TARGET_DIRECTIONS = {"at_most": "lower_is_better", "at_least": "higher_is_better"}  # the polarity each needs
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target the Plan or the force states for a measure: its value, which side passes, from when, whose."""
+
+    value: float
+    direction: str  # at_most | at_least
+    unit: str  # the measure's unit, said with the value ("20 minutes", "5%")
+    force: str  # the police force area code whose Plan or statement sets it (it applies to its CSPs too)
+    source: str
+    start: str = ""  # YYYY-MM, the first period it applies to ("from" in the registry); "" where not stated
+
+    def __getitem__(self, key: str) -> object:  # also readable as the registry's table: target["value"]
+        return getattr(self, "start" if key == "from" else key)
+
+    def passes(self, value: float) -> bool:
+        return value <= self.value if self.direction == "at_most" else value >= self.value
+
+    def text(self) -> str:
+        """The target in words: "at most 20 minutes", "at least 90%"."""
+        amount = f"{self.value:g}%" if self.unit == "%" else f"{self.value:g} {self.unit}"
+        return f"{'at most' if self.direction == 'at_most' else 'at least'} {amount}"
+
+
 @dataclass(frozen=True)
 class Measure:
     id: str
@@ -63,10 +92,10 @@ class Measure:
     source: str
     licence: str
     caveats: str
-    illustrative: bool
     disclosure_control: bool
     params: dict = field(default_factory=dict)
-    target: dict | None = None
+    target: Target | None = None
+    illustrative_licence: str = ""  # how illustrative rows are made; shown instead of `licence` for them
     family: str = ""  # required in the registry file; a measure built in code may leave it out
     page: str = ""  # the family's page (set on load; never given per measure in the file)
     change_points: tuple = ()  # ChangePoint, oldest first
@@ -164,10 +193,35 @@ def _change_points(raw: object) -> tuple[tuple[ChangePoint, ...], list[str]]:
     return tuple(points), problems
 
 
+def _target(raw: object, entry: dict) -> tuple[Target | None, list[str]]:
+    if raw is None:
+        return None, []
+    fields = {"value", "direction", "unit", "force", "source", "from"}
+    if not isinstance(raw, dict) or not {"value", "direction", "unit", "force", "source"} <= set(raw) <= fields:
+        return None, [f"target {raw!r} needs value, direction, unit, force and source (and optionally from)"]
+    problems = []
+    if not isinstance(raw["value"], int | float) or isinstance(raw["value"], bool):
+        problems.append(f"target value {raw['value']!r} is not a number")
+    if TARGET_DIRECTIONS.get(raw["direction"]) != entry.get("polarity"):
+        problems.append(f"target direction {raw['direction']!r} does not fit polarity {entry.get('polarity')!r} "
+                        "(at_most: lower_is_better, at_least: higher_is_better)")
+    if raw["unit"] != entry.get("unit"):
+        problems.append(f"target unit {raw['unit']!r} is not the measure's unit {entry.get('unit')!r}")
+    if "from" in raw and not (isinstance(raw["from"], str) and _MONTH.fullmatch(raw["from"])):
+        problems.append(f"target from {raw['from']!r} is not a month as YYYY-MM")
+    if not str(raw["source"]).strip() or not re.fullmatch(r"[EW][0-9]{8}", str(raw["force"])):
+        problems.append("target needs a source and the force code (E23.../W15...) whose Plan sets it")
+    if problems:
+        return None, problems
+    return Target(float(raw["value"]), str(raw["direction"]), str(raw["unit"]), str(raw["force"]),
+                  str(raw["source"]), str(raw.get("from", ""))), []
+
+
 def _measure(path: Path, entry: dict, by_id: dict[str, Family]) -> Measure:
     known = {f.name for f in dataclasses.fields(Measure)}
     mid = entry.get("id", "?")
-    problems = [f"unknown field {k!r}" for k in entry if k not in known]
+    problems = [f"unknown field {k!r}" + (ILLUSTRATIVE_MOVED if k == "illustrative" else "")
+                for k in entry if k not in known]
     problems += [f"missing {f.name}" for f in dataclasses.fields(Measure) if f.name not in entry
                  and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if "page" in entry:
@@ -177,9 +231,11 @@ def _measure(path: Path, entry: dict, by_id: dict[str, Family]) -> Measure:
         problems.append(f"family {entry.get('family')!r} is not a [[family]] of the registry")
     points, point_problems = _change_points(entry.get("change_points", []))
     problems += point_problems
+    target, target_problems = _target(entry.get("target"), entry)
+    problems += target_problems
     _problem(path, f"measure {mid}", problems)
     assert fam is not None  # _problem raised for an unknown family
-    measure = Measure(**{**entry, "page": fam.page, "change_points": points,
+    measure = Measure(**{**entry, "page": fam.page, "change_points": points, "target": target,
                          "disclosure_counts": tuple(str(c) for c in entry.get("disclosure_counts", ()))})
     if len(measure.disclosure_counts) not in (0, 2):
         problems.append("disclosure_counts: the numerator's and the denominator's count names")
@@ -343,6 +399,12 @@ def link(measure: Measure, area_code: str, *, variant: str | None = None, period
     return fam.page, params
 
 
+def licence_text(measure: Measure, illustrative: bool) -> str:
+    """The licence (or, for illustrative rows, how they are made) of what a page shows: the flag is the
+    rows' (measures.core.pipeline.illustrative), so rows loaded as real get the real data's licence."""
+    return measure.illustrative_licence if illustrative and measure.illustrative_licence else measure.licence
+
+
 def missing_queries() -> list[str]:
     """Measures whose query file is absent (a test keeps this empty)."""
     return [m.id for m in measures() if not (QUERIES_DIR / f"{m.query}.sql").is_file()]
@@ -363,5 +425,7 @@ def as_table() -> pd.DataFrame:
     return pd.DataFrame(
         [{"id": m.id, "title": m.title, "theme": m.theme, "unit": m.unit, "polarity": m.polarity,
           "method": m.method, "frequency": m.frequency, "source": m.source,
-          "illustrative": m.illustrative, "definition": m.definition} for m in measures()]
+          "target": "" if m.target is None else f"{m.target.text()} ({m.target.force}"
+                    + (f", from {m.target.start})" if m.target.start else ")"),
+          "definition": m.definition} for m in measures()]
     )

@@ -1,4 +1,9 @@
-"""The Overview scorecard: for one area, each measure's latest value, change and signal."""
+"""The Overview scorecard: for one area, each measure's latest value, change, signal and assurance.
+
+The change "since" a reference period (the address's since=YYYY-MM; by default the same period a year
+before) is the latest value less the reference period's, with its 95% interval from the two values'
+own intervals (measures.core.stats.difference_interval): significant when that interval excludes 0.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from measures.core import pipeline, registry, vocabulary
+from measures.core import pipeline, registry, stats, vocabulary
 
 SIGNAL_ICONS = vocabulary.SIGNAL_LABELS
 ROLLING_YEAR = pipeline.ROLLING_YEAR
@@ -24,8 +29,25 @@ class Card:
     year_before: pd.Series | None  # the period 12 months before (for a rolling year: the year ending a year before)
     signal: str  # improvement | concern | change | none | not assessed
     signal_kind: str  # the point type, as NHSRplotthedots names it ("7 Points Above CL"), or "none"
-    target_met: bool | None
+    target_met: bool | None  # the latest value against the target that applies to it (None: no target)
     suppressed: bool
+    since: pd.Series | None = None  # the reference period's row (since=YYYY-MM, default a year before)
+    change: Change | None = None  # latest less the reference period, with its 95% interval
+    assurance: str = ""  # the pipeline's assurance of the latest row ("" no target; see vocabulary)
+    target: registry.Target | None = None  # the target that applies to the latest period, if any
+    illustrative: bool = False  # any of the area's rows up to the card's period was loaded as illustrative
+
+
+@dataclass(frozen=True)
+class Change:
+    delta: float
+    lower: float
+    upper: float
+
+    @property
+    def significant(self) -> bool:
+        """The 95% interval of the change excludes no change."""
+        return bool(self.lower > 0 or self.upper < 0)
 
 
 def periods(frames: Iterable[pd.DataFrame]) -> list[dt.date]:
@@ -36,12 +58,14 @@ def periods(frames: Iterable[pd.DataFrame]) -> list[dt.date]:
     return sorted(starts)
 
 
-def _row_at(frame: pd.DataFrame, period: pd.Timestamp) -> pd.Series | None:
-    rows = frame[frame["period_start"] == period]
-    return rows.iloc[0] if len(rows) else None
+# The columns a card reads: a card works on the area's rows of these only (the pipeline's frame has
+# thirty, and copying them all for every measure was most of the Overview's cost).
+CARD_COLUMNS = ("period_start", "period_end", "area_code", "value", "lower_95", "upper_95", "suppressed",
+                "suppression", "signal", "signal_meaning", "period_type", "target", "assurance", "illustrative")
 
 
-def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: dt.date | None = None) -> Card:
+def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: dt.date | None = None,
+         since: dt.date | None = None) -> Card:
     """Summarise one measure for one area up to `as_of` (the latest period if None).
 
     The signal is the one the pipeline gave that period (measures.core.pipeline.add_signals: limits
@@ -51,7 +75,8 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
     and has no "previous" period: the edition before overlaps it by six months, so the only
     change a card gives is on the year ending 12 months before.
     """
-    rows = frame[frame["area_code"] == area_code].copy()
+    mine = frame["area_code"].to_numpy() == area_code
+    rows = frame.loc[mine, [c for c in CARD_COLUMNS if c in frame]]
     rows["period_start"] = pd.to_datetime(rows["period_start"])
     rolling = measure.frequency == ROLLING_YEAR
     if as_of is not None:
@@ -60,14 +85,66 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
     rows = rows.sort_values("period_start")
     if rows.empty:
         return Card(measure, rows, None, None, None, "none", "none", None, False)
+    position = {start: index for index, start in enumerate(rows["period_start"])}
+
+    def row_at(start: pd.Timestamp) -> pd.Series | None:
+        index = position.get(start)
+        return None if index is None else rows.iloc[index]
+
     latest = rows.iloc[-1]
     step = pd.DateOffset(months=3 if measure.frequency == "quarterly_cohort" else 1)
-    previous = None if rolling else _row_at(rows, latest["period_start"] - step)
-    year_before = _row_at(rows, latest["period_start"] - pd.DateOffset(months=12))
+    previous = None if rolling else row_at(latest["period_start"] - step)
+    year_before = row_at(latest["period_start"] - pd.DateOffset(months=12))
+    reference = year_before if since is None else reference_row(rows, measure, since, latest)
     signal, kind = latest_signal(latest)
     columns = [c for c in ("period_start", "period_end", "value", "suppressed", "signal", "period_type") if c in rows]
+    target = measure.target if "target" in latest and pd.notna(latest["target"]) else None
     return Card(measure, rows[columns], latest, previous, year_before, signal, kind,
-                _target_met(measure, latest), bool(latest["suppressed"]))
+                _target_met(target, latest), bool(latest["suppressed"]), since=reference,
+                change=change(latest, reference), assurance=str(latest.get("assurance") or ""), target=target,
+                illustrative=pipeline.illustrative(rows))
+
+
+# Points of a trend (the Overview's and the profile's sparkline): three years of months or cohorts; rolling
+# years as published (up to 12 editions).
+TREND_PERIODS = {"monthly": 36, "quarterly_cohort": 12, ROLLING_YEAR: 12}
+
+
+def trend(card: Card) -> pd.Series:
+    """The card's recent values by period start over calendar periods, oldest first: a period with no data
+    is NaN (a gap, never 0)."""
+    series = card.series
+    if series.empty:
+        return pd.Series(dtype="float64")
+    values = series.set_index("period_start")["value"].astype("float64")
+    values = values.reindex(pipeline.calendar(values.index, pipeline.series_frequency(card.measure, series)))
+    return values.iloc[-TREND_PERIODS.get(card.measure.frequency, 36):]
+
+
+def reference_row(rows: pd.DataFrame, measure: registry.Measure, since: dt.date, latest: pd.Series) -> pd.Series | None:
+    """The area's row for the period that holds the month `since` (a cohort starting in its quarter; the
+    rolling year ending in it), if it is before the latest period and has data."""
+    month = pd.Timestamp(since).to_period("M").to_timestamp()
+    if measure.frequency == ROLLING_YEAR:
+        ends = pd.to_datetime(rows["period_end"]).dt.to_period("M").dt.to_timestamp()
+        found = rows[ends == month]
+    elif measure.frequency == "quarterly_cohort":
+        starts = pd.to_datetime(rows["period_start"])
+        found = rows[(starts <= month) & (month < starts + pd.DateOffset(months=3))]
+    else:
+        found = rows[pd.to_datetime(rows["period_start"]) == month]
+    if found.empty or pd.Timestamp(found.iloc[0]["period_start"]) >= pd.Timestamp(latest["period_start"]):
+        return None
+    return found.iloc[0]
+
+
+def change(latest: pd.Series | None, reference: pd.Series | None) -> Change | None:
+    """The latest value less the reference period's, with its 95% interval (None: nothing to compare)."""
+    if latest is None or reference is None:
+        return None
+    delta, lower, upper = stats.difference_interval(
+        *(_number(row.get(c)) for row in (latest, reference) for c in ("value", "lower_95", "upper_95")))
+    return None if np.isnan(delta) else Change(delta, lower, upper)
 
 
 def latest_signal(row: pd.Series) -> tuple[str, str]:
@@ -81,11 +158,18 @@ def latest_signal(row: pd.Series) -> tuple[str, str]:
     return str(meaning), (str(kind) if isinstance(kind, str) and kind else "none")
 
 
-def _target_met(measure: registry.Measure, latest: pd.Series) -> bool | None:
-    if not measure.target or pd.isna(latest["value"]):
+def _number(value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]  # None, pd.NA and text give NaN below
+    except (TypeError, ValueError):
+        return np.nan
+    return number
+
+
+def _target_met(target: registry.Target | None, latest: pd.Series) -> bool | None:
+    if target is None or pd.isna(latest["value"]):
         return None
-    value, target = float(latest["value"]), float(measure.target["value"])
-    return value <= target if measure.target.get("direction", "at_most") == "at_most" else value >= target
+    return target.passes(float(latest["value"]))
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -119,32 +203,94 @@ def row_period_label(row: pd.Series, frequency: str) -> str:
 period_label = vocabulary.period_label  # one way to name a period, everywhere
 
 
-def year_before_label(row: pd.Series, frequency: str) -> str:
-    """What a card's year-before change is on: "a year before", or for a rolling year the year ending
-    12 months before the card's ("the year ending Jun 2024")."""
-    if frequency != ROLLING_YEAR:
-        return "a year before"
-    start = pd.Timestamp(row["period_start"]) - pd.DateOffset(years=1)
-    return f"the {period_label(start, frequency)}"  # its end: 11 months after its start
+def since_label(card: Card, since: dt.date | None) -> str:
+    """What a card's "since" change is on: the reference period ("Dec 2024", "the year ending Jun 2024"),
+    or, where it has no data, the period asked for (by default the same period a year before)."""
+    measure, latest = card.measure, card.latest
+    if card.since is not None:
+        label = row_period_label(card.since, measure.frequency)
+        return f"the {label}" if measure.frequency == ROLLING_YEAR else label
+    if since is not None:
+        return vocabulary.period_label(pd.Timestamp(since), "monthly")
+    assert latest is not None, "a card with no period has no reference period"
+    if measure.frequency == ROLLING_YEAR:
+        start = pd.Timestamp(latest["period_start"]) - pd.DateOffset(years=1)
+        return f"the {period_label(start, measure.frequency)}"  # its end: 11 months after its start
+    return row_period_label(pd.Series({"period_start": pd.Timestamp(latest["period_start"]) - pd.DateOffset(years=1)}),
+                            measure.frequency)
 
 
-def figures_markdown(card: Card) -> str:
-    """The latest value, interval, changes, signal (icon and word) and target of a card."""
+def since_text(card: Card, unit: str) -> str:
+    """The change since the reference period and whether it is significant: "−0.50 min (not significant)"."""
+    if card.change is None:
+        return "no comparison"
+    delta = card.change.delta
+    if np.isclose(delta, 0):
+        return "no change (not significant)" if not card.change.significant else "no change"
+    return f"{change_text(card.latest, card.since, unit)} ({'significant' if card.change.significant else 'not significant'})"
+
+
+def target_text(card: Card) -> str:
+    """The target and its assurance in words, or that there is none: never colour alone."""
+    if card.target is None:
+        return "Target: none stated"
+    met = "" if card.target_met is None else (" (met in this period)" if card.target_met else " (not met in this period)")
+    return f"Target: {card.target.text()}{met} · Assurance: **{vocabulary.assurance_label(card.assurance)}**"
+
+
+def figures_markdown(card: Card, since: dt.date | None = None) -> str:
+    """The latest value, interval, changes, signal (icon and word), target and assurance of a card."""
     measure, latest = card.measure, card.latest
     assert latest is not None, "a card with no period has no figures"
     unit_word = "" if measure.unit in ("%", "minutes") else f" {measure.unit}"
-    target = ""
-    if card.target_met is not None and measure.target is not None:
-        target = f" · Target ({measure.target['value']:g}): {'✅ met' if card.target_met else '❌ not met'}"
-    year_before = f"{year_before_label(latest, measure.frequency)}: {change_text(latest, card.year_before, measure.unit)}"
+    since_part = f"since {since_label(card, since)}: {since_text(card, measure.unit)}"
     # Overlapping rolling years have no "previous" to compare with (see card).
-    changes = (f"Change on {year_before}" if measure.frequency == ROLLING_YEAR else
-               f"Change on previous: {change_text(latest, card.previous, measure.unit)}; on {year_before}")
+    changes = (f"Change {since_part}" if measure.frequency == ROLLING_YEAR else
+               f"Change on previous: {change_text(latest, card.previous, measure.unit)}; {since_part}")
     return (
         f"{vocabulary.sentence_start(row_period_label(latest, measure.frequency))}: "
         f"**{format_value(latest['value'], measure.unit)}**{unit_word}  \n"
         f"95% interval {format_value(latest['lower_95'], measure.unit)} to "
         f"{format_value(latest['upper_95'], measure.unit)}  \n"
         f"{changes}  \n"
-        f"Signal: **{vocabulary.signal_label(card.signal)}**{target}"
+        f"Signal: **{vocabulary.signal_label(card.signal)}**  \n"
+        f"{target_text(card)}"
     )
+
+
+TABLE_COLUMNS = ["Theme", "Measure", "Period", "Value", "Unit", "95% interval", "Variation", "Target", "Assurance",
+                 "Change since", "Change", "Significant change", "Commentary", "Data", "Measure id"]
+
+
+def table(cards: list[Card], since: dt.date | None = None, comments: dict[str, str] | None = None) -> pd.DataFrame:
+    """The scorecard as one row per measure, in theme order: what the Overview's table and its CSV show.
+
+    `comments` maps a measure id to the first line of its latest commentary for the area.
+    """
+    comments = comments or {}
+    rows = []
+    for card in cards:
+        measure, latest = card.measure, card.latest
+        row: dict[str, object] = {
+               "Theme": measure.theme, "Measure": measure.title, "Unit": measure.unit, "Measure id": measure.id,
+               "Data": vocabulary.ILLUSTRATIVE_LABEL if card.illustrative else "Official or open data",
+               "Commentary": comments.get(measure.id, ""),
+               "Target": card.target.text() if card.target else "none stated",
+               "Assurance": vocabulary.assurance_label(card.assurance) if card.target else ""}
+        if latest is None:
+            row.update({"Period": "no data", "Variation": "", "Change since": "", "Change": "", "Value": np.nan})
+        elif card.suppressed:
+            row.update({"Period": row_period_label(latest, measure.frequency), "Value": np.nan,
+                        "95% interval": vocabulary.suppression_text(latest.get("suppression")),
+                        "Variation": vocabulary.signal_label(card.signal), "Change since": since_label(card, since),
+                        "Change": "no comparison"})
+        else:
+            row.update({
+                "Period": row_period_label(latest, measure.frequency), "Value": float(latest["value"]),
+                "95% interval": f"{format_value(latest['lower_95'], measure.unit)} to "
+                                f"{format_value(latest['upper_95'], measure.unit)}",
+                "Variation": vocabulary.signal_label(card.signal), "Change since": since_label(card, since),
+                "Change": change_text(latest, card.since, measure.unit) if card.change else "no comparison",
+                "Significant change": ("yes" if card.change.significant else "no") if card.change else ""})
+        rows.append(row)
+    return pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)

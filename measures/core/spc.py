@@ -342,3 +342,26 @@ def signal_meaning(point_type: str, direction: int, polarity: str) -> str:
     if point_type in ("", COMMON_CAUSE):
         direction = 0
     return stats.interpret_signal(int(np.sign(direction)), polarity)
+
+
+# "Making Data Count" assurance: can the process be relied on to meet its target?
+CONSISTENTLY_PASSES, CONSISTENTLY_FAILS, HIT_AND_MISS = "consistently passes", "consistently fails", "hit and miss"
+
+
+def assurance(target: float, lpl: float, upl: float, polarity: str) -> str | None:
+    """Whether a target is met by the process whose limits are [lpl, upl]: NHSRplotthedots'
+    ``ptd_calculate_assurance_type`` (the limits of the last point, i.e. the latest baseline).
+
+    A target above the upper limit is failed every time when higher is better (the process cannot
+    reach it) and passed every time when lower is better; below the lower limit the other way round;
+    between the limits (or on one) the process passes and fails by chance: "hit and miss". Neutral
+    measures and points with no limits (no chart, or too few points) have no assurance (None).
+    """
+    if polarity == "neutral" or not np.isfinite(target) or not (np.isfinite(lpl) and np.isfinite(upl)):
+        return None
+    increasing = polarity == "higher_is_better"
+    if target > upl:
+        return CONSISTENTLY_FAILS if increasing else CONSISTENTLY_PASSES
+    if target < lpl:
+        return CONSISTENTLY_PASSES if increasing else CONSISTENTLY_FAILS
+    return HIT_AND_MISS

@@ -23,6 +23,24 @@ SIGNAL_LABELS = {
 SIGNAL_WORDS = {"improvement": "improvement", "concern": "concern", "change": "change", "none": "no signal",
                 "not assessed": "not assessed", "not assessed (rolling years)": "not assessed"}
 
+# Whether a target will be met ("Making Data Count" assurance: measures.core.spc.assurance, the
+# pipeline's `assurance` column), with an icon and a word: never colour alone.
+ASSURANCE_LABELS = {
+    "consistently passes": "✓ Consistently passes the target",
+    "consistently fails": "✗ Consistently fails the target",
+    "hit and miss": "≈ Hit and miss: passes and fails by chance",
+    "not assessed": "– Target not assessed (no control chart)",
+    "": "– No target",
+}
+ASSURANCE_WORDS = {"consistently passes": "consistently passes", "consistently fails": "consistently fails",
+                   "hit and miss": "hit and miss", "not assessed": "not assessed", "": "no target"}
+
+
+def assurance_label(assurance: str | None) -> str:
+    """The icon and words of a row's assurance ("– No target" where the measure has none)."""
+    return ASSURANCE_LABELS.get(assurance or "", ASSURANCE_LABELS[""])
+
+
 # Why a figure is hidden on the public site (measures.core.pipeline's `suppression` values).
 SUPPRESSION_TEXT = {
     "primary": "fewer than 5",

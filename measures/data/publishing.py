@@ -6,10 +6,16 @@ The update page (analyst mode only) calls three functions:
     publish(candidate, data_dir)                      # swap exactly that in, atomically
     discard(candidate)                                # or throw it away
 
+`python -m measures ingest` takes the same path with `validate_paths` (the files where they
+are, no copy of them): the same checks, the same completeness warnings and public-changes
+report (measures.core.update_report), the same publish and history record.
+
 `validate` runs the same ingest as the command line, but into a sandbox: a private copy
 of the published version in a temporary folder. The published folder is not touched, so
 the analyst sees the full report (rows, months, unassigned, what each table gains)
-before anything changes. `publish` then copies the sandbox's tables into a normal
+before anything changes, with warnings where the update leaves a CSP, a month or a total
+incomplete (publishing those needs `allow_partial`: the page's confirmation, the command
+line's --allow-partial). `publish` then copies the sandbox's tables into a normal
 `store.publish` (lock, staging, one atomic rename), and only if the published data is
 still the version the candidate was built on: two analysts can never overwrite each
 other's update without seeing it.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import hashlib
 import importlib
 import json
 import os
@@ -32,8 +39,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from measures.core import update_report
 from measures.data import store
 from measures.data.ingest import IngestError, IngestReport, sources
 
@@ -59,6 +65,10 @@ class Refused(Exception):
 
 class StaleCandidate(RuntimeError):
     """The published data changed after the candidate was checked."""
+
+
+class Incomplete(RuntimeError):
+    """The candidate has completeness warnings and publishing them was not confirmed."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,9 @@ class Candidate:
     report: IngestReport
     changes: list[TableChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files in a .zip that are not this source's
+    files: list[dict] = field(default_factory=list)  # what was loaded: name, bytes, sha256 (for the history)
+    warnings: list[str] = field(default_factory=list)  # completeness, one line each (update_report.completeness)
+    public: update_report.PublicChanges | None = None  # what changes for the public (None: nothing changes)
 
     @property
     def sandbox(self) -> Path:
@@ -98,7 +111,7 @@ class Candidate:
         return store.data_version(self.sandbox)
 
 
-def _refuse_in_public_mode() -> None:
+def refuse_in_public_mode() -> None:
     if os.environ.get("MEASURES_PUBLIC", "") in ("1", "true", "yes"):
         raise PermissionError("the public site cannot change data")
 
@@ -179,12 +192,6 @@ def _copy_published(data_dir: Path, sandbox: Path) -> str:
     return base
 
 
-def _rows(folder: Path | None) -> dict[str, int]:
-    if folder is None:
-        return {}
-    return {p.stem: pq.read_metadata(p).num_rows for p in sorted(folder.glob("*.parquet"))}
-
-
 def _remove_stale_workdirs(root: Path) -> None:
     if not root.is_dir():
         return
@@ -210,21 +217,17 @@ def validate(source: str, uploads: list[tuple[str, bytes]], data_dir: Path, illu
 
     Raises Refused (file, line, problem) for bad input; the published folder is never touched.
     """
-    _refuse_in_public_mode()
+    refuse_in_public_mode()
     if source not in sources.ADAPTERS:
         raise Refused([Problem("(source)", None, f"unknown source {source!r}")])
     if not uploads:
         raise Refused([Problem("(no files)", None, "choose at least one file")])
-    work_root = work_root or WORK_ROOT
-    work_root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_workdirs(work_root)
-    workdir = Path(tempfile.mkdtemp(prefix="candidate-", dir=work_root))
+    workdir = _workdir(work_root)
     try:
         files, skipped = save_uploads(uploads, workdir / "uploads", source)
-        base = _copy_published(Path(data_dir), workdir / "data")
-        before = _rows(store.current_dir(workdir / "data"))
-        report = sources.run(source, files, workdir / "data", illustrative=illustrative)
-        after = _rows(store.current_dir(workdir / "data"))
+        loaded = [{"name": safe_name(name), "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+                  for name, content in uploads]
+        return _check(source, files, Path(data_dir), workdir, illustrative, loaded, skipped)
     except IngestError as error:
         shutil.rmtree(workdir, ignore_errors=True)
         raise Refused([Problem(_shown_file(error.file, workdir), error.line, error.problem)]) from None
@@ -233,9 +236,69 @@ def validate(source: str, uploads: list[tuple[str, bytes]], data_dir: Path, illu
         first_line = str(error).splitlines()[0][:200] if str(error) else ""
         message = _shown_file(f"could not be loaded ({type(error).__name__}: {first_line})", workdir)
         raise Refused([Problem(", ".join(safe_name(n) for n, _ in uploads), None, message)]) from None
-    changed = _changed_tables(workdir / "data", Path(data_dir), base)
+
+
+def validate_paths(source: str, paths: list[Path], data_dir: Path, illustrative: bool = False,
+                   work_root: Path | None = None) -> Candidate:
+    """The command line's check: `validate` with files where they are (read in place, never copied).
+
+    Errors propagate as the ingest raised them (IngestError names the analyst's own path)."""
+    workdir = _workdir(work_root)
+    try:
+        return _check(source, list(paths), Path(data_dir), workdir, illustrative, _file_records(source, paths), [])
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _workdir(work_root: Path | None) -> Path:
+    work_root = work_root or WORK_ROOT
+    work_root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_workdirs(work_root)
+    return Path(tempfile.mkdtemp(prefix="candidate-", dir=work_root))
+
+
+def _check(source: str, files: list[Path], data_dir: Path, workdir: Path, illustrative: bool, loaded: list[dict],
+           skipped: list[str]) -> Candidate:
+    """The ingest on a private copy of the published version, then what it would change."""
+    base = _copy_published(data_dir, workdir / "data")
+    before = store.table_rows(store.current_dir(workdir / "data"))
+    report = sources.run(source, files, workdir / "data", illustrative=illustrative)
+    after = store.table_rows(store.current_dir(workdir / "data"))
+    changed = _changed_tables(workdir / "data", data_dir, base)
     changes = [TableChange(table, before.get(table), rows) for table, rows in after.items() if table in changed]
-    return Candidate(source, workdir, base, report, changes, skipped)
+    candidate = Candidate(source, workdir, base, report, changes, skipped, loaded)
+    if changed:
+        new = store.current_dir(candidate.sandbox)
+        assert new is not None  # the ingest published into the sandbox
+        candidate.warnings = update_report.completeness(data_dir / base if base else None, new, changed)
+        candidate.public = update_report.public_changes(data_dir if base else None, candidate.sandbox, changed)
+    return candidate
+
+
+# Files a source reads from a folder, besides its FILE_PATTERN (police.uk downloads, the ONS workbook).
+FOLDER_EXTRAS = {"police-uk": (".zip",), "ons-csp": (".xlsx", ".csv")}
+
+
+def _file_records(source: str, paths: list[Path]) -> list[dict]:
+    """Name, size and SHA-256 of each file given, and of the source's files under each folder given."""
+    pattern = getattr(importlib.import_module(sources.ADAPTERS[source]), "FILE_PATTERN", "*.csv")
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and (
+                fnmatch.fnmatch(p.name, pattern) or p.suffix.lower() in FOLDER_EXTRAS.get(source, ())))
+        elif path.is_file():
+            found.append(path)
+    return [{"name": str(p), "bytes": p.stat().st_size, "sha256": _sha256(p)} for p in dict.fromkeys(found)]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _changed_tables(sandbox: Path, data_dir: Path, base: str) -> set[str]:
@@ -248,14 +311,18 @@ def _changed_tables(sandbox: Path, data_dir: Path, base: str) -> set[str]:
             if old is None or not (old / p.name).exists() or (old / p.name).read_bytes() != p.read_bytes()}
 
 
-def publish(candidate: Candidate, data_dir: Path) -> dict:
+def publish(candidate: Candidate, data_dir: Path, allow_partial: bool = False) -> dict:
     """Publish exactly the checked candidate, atomically, if the published data has not changed since.
 
-    Raises StaleCandidate if someone published in between (check the files again) and
-    store.StoreBusy if an ingest is running right now. Returns the new manifest.
+    A candidate with completeness warnings needs `allow_partial` (the analyst confirmed them).
+    Raises Incomplete without it, StaleCandidate if someone published in between (check the
+    files again) and store.StoreBusy if an ingest is running right now. Returns the new manifest.
+    The public site never gets here: `validate` refuses there, and a candidate comes only from it
+    or from the command line's `validate_paths`.
     """
-    _refuse_in_public_mode()
     data_dir = Path(data_dir)
+    if candidate.warnings and not allow_partial:
+        raise Incomplete(f"{len(candidate.warnings)} completeness warning(s) not confirmed; nothing was published")
     checked = store.current_dir(candidate.sandbox)
     if checked is None:
         raise StaleCandidate("this check has been discarded; check the files again")
@@ -271,7 +338,9 @@ def publish(candidate: Candidate, data_dir: Path) -> dict:
                 store.replace_table(staging, table.stem, functools.partial(_copy_to, table))
         return checked_manifest["tables"]
 
-    manifest = store.publish(data_dir, build)
+    record = {"action": "ingest", "source": candidate.source, "files": candidate.files,
+              "rows_read": candidate.report.rows, "warnings_confirmed": candidate.warnings}
+    manifest = store.publish(data_dir, build, record=record)
     discard(candidate)
     return manifest
 
@@ -284,7 +353,7 @@ def discard(candidate: Candidate | None) -> None:
 def published_tables(data_dir: Path) -> list[dict]:
     """What the published data holds, one row per table: for the update page's 'now published' list."""
     manifest = store.manifest(data_dir)
-    rows = _rows(store.current_dir(data_dir))
+    rows = store.table_rows(store.current_dir(data_dir))
     found = []
     for table, info in sorted(manifest.get("tables", {}).items()):
         span = _span(info.get("coverage", {}))

@@ -4,11 +4,15 @@ Layout of a data folder:
     reference/            district/CSP/force lookups, population, boundaries (copied in)
     versions/<id>/        one complete set of tidy tables (*.parquet) + manifest.json
     current -> versions/<id>   a relative symlink: the published version
+    history.json          every publish, oldest first (what was loaded, when, rows per table)
 
 An ingest builds a complete new version beside the published one and then swaps the
 `current` symlink with one rename (atomic on POSIX). Readers always see either the old
 version or the new one, never a mix. A failure before the swap deletes the staging
 folder, so the data folder is then exactly as it was.
+
+The last KEEP versions stay on disk, so `rollback` can make an earlier one current again
+(the same atomic swap); older ones are pruned, and their history entries stay as provenance.
 """
 
 from __future__ import annotations
@@ -17,20 +21,30 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 from measures.paths import REFERENCE_DIR
 
 CURRENT = "current"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
+HISTORY = "history.json"
+KEEP = 10  # versions kept on disk for rollback (the current one included)
 
 
 class StoreBusy(RuntimeError):
     """Another ingest holds the lock on this data folder."""
+
+
+class VersionError(ValueError):
+    """A rollback to a version that is not there (unknown, pruned, or already current)."""
 
 
 def current_dir(data_dir: Path) -> Path | None:
@@ -54,6 +68,31 @@ def data_version(data_dir: Path) -> str:
     """Identifies the published data; changes whenever an ingest publishes."""
     link = Path(data_dir) / CURRENT
     return os.readlink(link) if link.is_symlink() else ""
+
+
+def current_id(data_dir: Path) -> str:
+    """The published version's id (the folder name under versions/), "" for a folder with no data."""
+    return Path(data_version(data_dir)).name
+
+
+def history(data_dir: Path) -> list[dict]:
+    """Every publish recorded in this folder, oldest first (empty for a folder without a history)."""
+    path = Path(data_dir) / HISTORY
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def versions(data_dir: Path) -> list[dict]:
+    """The history newest first, each entry with `current` and `kept` (its folder is on disk: rollback can reach it)."""
+    data_dir = Path(data_dir)
+    current = current_id(data_dir)
+    entries = list(reversed(_history_with_current(data_dir)))
+    shown_current = False
+    found = []
+    for entry in entries:
+        is_current = entry["version"] == current and not shown_current
+        shown_current = shown_current or is_current
+        found.append({**entry, "current": is_current, "kept": (data_dir / VERSIONS / entry["version"]).is_dir()})
+    return found
 
 
 @contextmanager
@@ -83,8 +122,11 @@ def _content_id(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def publish(data_dir: Path, build: Callable[[Path, Path | None], dict]) -> dict:
+def publish(data_dir: Path, build: Callable[[Path, Path | None], dict], record: dict | None = None) -> dict:
     """Build a new version with `build(staging, current)` and publish it atomically.
+
+    `record` says what was loaded (action, source, files...), for the version history; a
+    publish whose content equals the current version changes nothing and records nothing.
 
     `build` writes or replaces the tables it owns in `staging` (which starts as a copy
     of the current version) and returns a manifest entry {table_name: info}. Anything it
@@ -95,21 +137,22 @@ def publish(data_dir: Path, build: Callable[[Path, Path | None], dict]) -> dict:
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         with _lock(data_dir):
-            return _publish_locked(data_dir, build)
+            return _publish_locked(data_dir, build, record or {})
     except BaseException:
         if created and not any(data_dir.iterdir()):
             data_dir.rmdir()  # leave no trace of a failed first ingest
         raise
 
 
-LEFTOVER_PREFIXES = (".staging-", ".current-", ".reference-")
+LEFTOVER_PREFIXES = (".staging-", ".current-", ".reference-", ".history-")
 
 
 def _remove_leftovers(data_dir: Path) -> None:
     """What an ingest killed mid-way left behind (a staging folder, a half-made link).
 
     Readers never look at these (only `current` and what it points to), and this runs
-    under the lock, so no live ingest is using them.
+    under the lock, so no live ingest is using them. Versions in the history are kept
+    (rollback needs them; _prune decides how many).
     """
     for path in data_dir.iterdir():
         if path.name.startswith(LEFTOVER_PREFIXES):
@@ -118,10 +161,10 @@ def _remove_leftovers(data_dir: Path) -> None:
             else:
                 path.unlink(missing_ok=True)
     versions = data_dir / VERSIONS
-    current = os.readlink(data_dir / CURRENT) if (data_dir / CURRENT).is_symlink() else None
+    known = {entry["version"] for entry in history(data_dir)} | {current_id(data_dir)}
     if versions.is_dir():  # a version made but never swapped in (killed between the two)
         for version in versions.iterdir():
-            if current is None or Path(current) != Path(VERSIONS) / version.name:
+            if version.name not in known:
                 shutil.rmtree(version, ignore_errors=True)
 
 
@@ -141,16 +184,17 @@ def _swap_current(data_dir: Path, version_id: str) -> None:
     os.replace(tmp_link, data_dir / CURRENT)
 
 
-def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict]) -> dict:
+def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict], record: dict) -> dict:
     _remove_leftovers(data_dir)
+    entries = _history_with_current(data_dir)  # before the swap: the version being replaced, too
     current = current_dir(data_dir)
     staging = data_dir / f".staging-{os.getpid()}"
     made_version: Path | None = None
     try:
         _stage(current, staging)
         old_manifest = manifest(data_dir)
-        entries = build(staging, current)
-        new_manifest = {"tables": {**old_manifest.get("tables", {}), **entries}}
+        written = build(staging, current)
+        new_manifest = {"tables": {**old_manifest.get("tables", {}), **written}}
         (staging / MANIFEST).unlink(missing_ok=True)  # a hard link to the published one
         (staging / MANIFEST).write_text(json.dumps(new_manifest, indent=2, sort_keys=True) + "\n")
         version_id = _content_id(staging)
@@ -161,9 +205,11 @@ def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict]) 
         if not (data_dir / "reference").exists():
             _copy_reference(data_dir)
         version.parent.mkdir(exist_ok=True)
-        shutil.rmtree(version, ignore_errors=True)
-        os.rename(staging, version)
-        made_version = version
+        if version.is_dir():  # a kept earlier version has exactly this content (the id is its hash): reuse it
+            shutil.rmtree(staging)
+        else:
+            os.rename(staging, version)
+            made_version = version
         _swap_current(data_dir, version_id)
         made_version = None  # published: it is the current version now
     except BaseException:
@@ -172,8 +218,44 @@ def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict]) 
         if made_version is not None:  # made but never swapped in: readers never saw it
             shutil.rmtree(made_version, ignore_errors=True)
         raise
-    _prune(data_dir, keep=version_id)
+    _record(data_dir, entries, version_id, {"action": "ingest", "tables_written": sorted(written), **record})
+    _prune(data_dir, KEEP)
     return new_manifest
+
+
+def table_rows(folder: Path | None) -> dict[str, int]:
+    """Rows per table of a version folder (from the Parquet footers: no data is read)."""
+    if folder is None:
+        return {}
+    return {p.stem: pq.read_metadata(p).num_rows for p in sorted(Path(folder).glob("*.parquet"))}
+
+
+def _now() -> str:
+    """UTC now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) so a rebuild of data/ can repeat its history."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)) if epoch.isdigit() else time.gmtime())
+
+
+def _history_with_current(data_dir: Path) -> list[dict]:
+    """The history, ending with the current version: a folder published before it kept a history
+    (or whose last write was interrupted) gets an entry for its current version, so it can be rolled back to."""
+    entries = history(data_dir)
+    current = current_id(data_dir)
+    if current and (not entries or entries[-1]["version"] != current):
+        entries.append({"version": current, "published_at": None, "action": "found",
+                        "source": "published before this folder kept a history", "files": [], "rows_read": None,
+                        "tables": table_rows(data_dir / VERSIONS / current)})
+    return entries
+
+
+def _record(data_dir: Path, entries: list[dict], version_id: str, record: dict) -> dict:
+    """Append a publish to the history, atomically (a new file renamed over the old one), under the lock."""
+    entry = {"version": version_id, "published_at": _now(), "source": "", "files": [], "rows_read": None, **record,
+             "tables": table_rows(data_dir / VERSIONS / version_id)}
+    tmp = data_dir / f".history-{os.getpid()}.json"
+    tmp.write_text(json.dumps([*entries, entry], indent=1) + "\n")
+    os.replace(tmp, data_dir / HISTORY)
+    return entry
 
 
 def _copy_reference(data_dir: Path) -> None:
@@ -184,11 +266,73 @@ def _copy_reference(data_dir: Path) -> None:
         os.rename(tmp, target)
 
 
-def _prune(data_dir: Path, keep: str) -> None:
-    """Remove superseded versions (readers hold the symlink, not the folder)."""
-    for version in (data_dir / VERSIONS).iterdir():
-        if version.name != keep:
+def _prune(data_dir: Path, keep: int) -> list[str]:
+    """Remove versions beyond the `keep` most recently published (readers hold the symlink, not the folder).
+
+    Their history entries stay: the record of what was loaded outlives the tables."""
+    wanted = [current_id(data_dir)]
+    for entry in reversed(history(data_dir)):
+        if len(wanted) >= keep:
+            break
+        if entry["version"] not in wanted:
+            wanted.append(entry["version"])
+    removed = []
+    for version in sorted((data_dir / VERSIONS).iterdir()):
+        if version.name not in wanted:
             shutil.rmtree(version, ignore_errors=True)
+            removed.append(version.name)
+    return removed
+
+
+def prune(data_dir: Path, keep: int) -> list[str]:
+    """Keep only the `keep` most recent versions (at least the current one); returns the ids removed."""
+    data_dir = Path(data_dir)
+    if keep < 1:
+        raise VersionError(f"--keep must be 1 or more, not {keep}")
+    if current_dir(data_dir) is None:
+        return []
+    with _lock(data_dir):
+        _remove_leftovers(data_dir)
+        return _prune(data_dir, keep)
+
+
+VERSION_ID = re.compile(r"^[0-9a-f]{12}$")
+
+
+def rollback(data_dir: Path, to: str | None = None) -> dict:
+    """Make an earlier version current again with the same atomic swap, and record it in the history.
+
+    `to` is a version id; by default the version published before the current one. Raises
+    VersionError for an id that is unknown, pruned or already current, StoreBusy during an ingest.
+    """
+    data_dir = Path(data_dir)
+    if current_dir(data_dir) is None:
+        raise VersionError(f"{data_dir}: no data is published here, so there is nothing to roll back")
+    if to is not None and not VERSION_ID.match(to):
+        raise VersionError(f"{data_dir}: {to!r} is not a version id (12 hex digits; see `python -m measures versions`)")
+    with _lock(data_dir):
+        _remove_leftovers(data_dir)
+        entries = _history_with_current(data_dir)
+        current = current_id(data_dir)
+        target = to if to is not None else _previous(entries, current, data_dir)
+        if target == current:
+            raise VersionError(f"{data_dir}: version {target} is already the current version")
+        if not (data_dir / VERSIONS / target).is_dir():
+            if any(entry["version"] == target for entry in entries):
+                raise VersionError(f"{data_dir}: version {target} was pruned (only the last {KEEP} versions are kept)")
+            raise VersionError(f"{data_dir}: there is no version {target} (see `python -m measures versions`)")
+        _swap_current(data_dir, target)
+        entry = _record(data_dir, entries, target, {"action": "rollback", "source": f"rollback from {current}"})
+        _prune(data_dir, KEEP)
+    return entry
+
+
+def _previous(entries: list[dict], current: str, data_dir: Path) -> str:
+    """The version published before the current one (the history's last different version)."""
+    for entry in reversed(entries):
+        if entry["version"] != current:
+            return str(entry["version"])
+    raise VersionError(f"{data_dir}: no earlier version to roll back to")
 
 
 def replace_table(staging: Path, table: str, write: Callable[[Path], None]) -> Path:

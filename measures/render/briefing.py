@@ -9,7 +9,7 @@ the PDF (WeasyPrint, from the same HTML) needs no browser.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from measures.core import export, findings, peer_comparison, profile, registry, scorecard, vocabulary
-from measures.data import config, db, store
+from measures.data import commentary, config, db, store
 from measures.data.validation import UsageError, parse_month
 from measures.render import charts, geo
 
@@ -65,6 +65,8 @@ class Pack:
     generated: dt.datetime
     # "Compared with similar areas" (a CSP only): peer_comparison.peer_panel, or None for no panel.
     similar: peer_comparison.PeerPanel | None = None
+    # Analysts' commentaries on each measure (by id) for the area about periods the pack shows, newest first.
+    comments: dict[str, list[commentary.Commentary]] = field(default_factory=dict)
 
     @property
     def period(self) -> str:
@@ -104,9 +106,11 @@ def choose_period(months: list[dt.date], period_from: dt.date | None, period_to:
 
 
 def build(frames: dict[str, pd.DataFrame], force: config.Force, area_code: str, first: dt.date, last: dt.date,
-          public: bool, data_version: str = "", windows: dict[str, profile.Window] | None = None) -> Pack:
+          public: bool, data_version: str = "", windows: dict[str, profile.Window] | None = None,
+          comments: pd.DataFrame | None = None) -> Pack:
     """The pack's content: profile rows, spine table and findings for one area and period (`windows`:
-    the period's profile.windows, when a page has them cached)."""
+    the period's profile.windows, when a page has them cached; `comments`: the published commentaries,
+    measures.data.commentary.read)."""
     area = force.area_by_code(area_code)
     if area is None or area.area_type == "unassigned":
         codes = ", ".join(a.code for a in force.areas())
@@ -115,7 +119,29 @@ def build(frames: dict[str, pd.DataFrame], force: config.Force, area_code: str, 
     period = profile.period_label(first, last)
     return Pack(force, area, first, last, public, rows, profile.spine_table(rows, area.name),
                 findings.findings(rows, area.name, period), findings.not_assessed(rows), data_version,
-                dt.datetime.now().replace(microsecond=0))
+                dt.datetime.now().replace(microsecond=0), comments=_comments(rows, area.code, first, last, comments))
+
+
+def _comments(rows: list[profile.ProfileRow], area_code: str, first: dt.date, last: dt.date,
+              comments: pd.DataFrame | None) -> dict[str, list[commentary.Commentary]]:
+    """Each measure's commentaries about the periods its value uses (a cohort or rolling year may start
+    before the pack's period) up to the period's end."""
+    if comments is None:
+        return {}
+    found = {}
+    for row in rows:
+        start = min([first, *(pd.Timestamp(p).date() for p in row.periods)])
+        if items := commentary.for_window(comments, row.measure.id, area_code, start, last):
+            found[row.measure.id] = items
+    return found
+
+
+def _commentary_rows(pack: Pack, measure_id: str, columns: int) -> str:
+    """A row under the measure's figures per commentary: labelled, escaped, line breaks kept."""
+    return "".join(
+        f"<tr class='commentary'><td colspan='{columns}'><b>Commentary</b> · {escape(commentary.label(item))}"
+        f"<br>{escape(item.text).replace(chr(10), '<br>')}</td></tr>"
+        for item in pack.comments.get(measure_id, []))
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -185,7 +211,7 @@ def _spine(pack: Pack) -> str:
   line) and the range of the CSPs (grey bar; darker between the 25th and 75th percentiles). The circle's colour says
   whether the difference from the force is significant (99.8% or 95% limits), read through the measure's polarity;
   neutral measures are only higher or lower. Rows are drawn with the worse end on the left (lowest on the left for
-  neutral measures). * = illustrative data.</p>
+  neutral measures).{' * = illustrative data.' if pack.any_illustrative else ''}</p>
   {charts.spine_svg(pack.table, pack.area.name, pack.any_illustrative)}
 </section>"""
 
@@ -228,12 +254,14 @@ def _theme_panels(pack: Pack) -> str:
                 f"<tr data-measure='{escape(record.measure_id)}'><td>{escape(record.title)}{flag}</td>"
                 f"<td class='num'>{escape(record.value_text)}{unit}{interval}</td>"
                 f"<td class='num'>{escape(record.force_text)}</td><td>{escape(record.range_text)}</td>"
-                f"<td>{escape(record.comparison_text)}</td><td>{escape(record.signal_text)}</td><td>{spark}</td></tr>")
+                f"<td>{escape(record.comparison_text)}</td><td>{escape(record.signal_text)}"
+                f"<br><span class='muted'>{escape(record.assurance_text)}</span></td><td>{spark}</td></tr>"
+                + _commentary_rows(pack, record.measure_id, 7))
         sections.append(f"""
 <section class="theme">
   <h3>{escape(theme)}</h3>
   <table><tr><th>Measure</th><th>{escape(pack.area.name)}</th><th>Force</th><th>CSP range</th>
-  <th>Against the force</th><th>Signal (latest)</th><th>Trend (period shaded; gaps: no data or suppressed)</th></tr>
+  <th>Against the force</th><th>Signal and assurance (latest)</th><th>Trend (period shaded; gaps: no data or suppressed)</th></tr>
   {''.join(lines)}</table>
 </section>""")
     return "<section class='themes'><h2>By Plan theme</h2>" + "".join(sections) + "</section>"
@@ -282,12 +310,14 @@ def _similar_panel(pack: Pack) -> str:
 
 def _sources(pack: Pack) -> str:
     entries = []
+    shown = {row.measure.id: row.illustrative and row.status != "no data" for row in pack.rows}  # from the rows
     for measure in registry.measures():
-        flag = f" <span class='illustrative-flag'>{ILLUSTRATIVE_LABEL}</span>" if measure.illustrative else ""
+        flag = f" <span class='illustrative-flag'>{ILLUSTRATIVE_LABEL}</span>" if shown.get(measure.id) else ""
         entries.append(
             f"<dt>{escape(measure.title)}{flag}</dt><dd>{escape(measure.definition)} Unit: {escape(measure.unit)}; "
             f"polarity: {escape(measure.polarity.replace('_', ' '))}; method: {escape(measure.method.replace('_', ' '))}."
-            f"</dd><dd>Source: {escape(measure.source)}. Licence: {escape(measure.licence)}.</dd>"
+            f"</dd><dd>Source: {escape(measure.source)}. "
+            f"Licence: {escape(registry.licence_text(measure, bool(shown.get(measure.id))))}.</dd>"
             f"<dd>Caveats: {escape(measure.caveats)}</dd>")
     methods = "".join(f"<p>{escape(text)}</p>" for text in METHODS)
     return f"""
@@ -298,11 +328,18 @@ def _sources(pack: Pack) -> str:
   <dl>{''.join(entries)}</dl>
   <h3>Licence</h3>
   <p>{ATTRIBUTION} {BOUNDARY_ATTRIBUTION} Census 2021 population: Office for National Statistics.</p>
-  <h3>Illustrative data</h3>
+  {_illustrative_note(pack)}
+</section>"""
+
+
+def _illustrative_note(pack: Pack) -> str:
+    """What the illustrative data is, where the pack shows any (the rows' flag, as loaded)."""
+    if not pack.any_illustrative:
+        return ""
+    return f"""<h3>Illustrative data</h3>
   <p>Measures marked "{ILLUSTRATIVE_LABEL}" are generated by this project (python -m measures demo-data),
   calibrated to published figures, because the force's own 101, reoffending and hidden-crime extracts are not open
-  data. Do not quote them as facts about {escape(pack.area.name)}.</p>
-</section>"""
+  data. Do not quote them as facts about {escape(pack.area.name)}.</p>"""
 
 
 def render_html(pack: Pack) -> str:
@@ -360,7 +397,7 @@ def briefing(area: str, out: Path, data_dir: Path, period_from: str | None = Non
     con = db.connect(data_dir)
     frames = load_frames(con, force.code, public)
     first, last = choose_period(profile.available_months(frames), start, end)
-    pack = build(frames, force, area, first, last, public, store.data_version(data_dir))
+    pack = build(frames, force, area, first, last, public, store.data_version(data_dir), comments=commentary.read(con))
     pack.similar = peer_comparison.peer_panel(con, pack.area, first, last, public)
     write(pack, out)
     return pack

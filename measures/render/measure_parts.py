@@ -20,7 +20,7 @@ from measures.data import config
 from measures.render import charts
 
 CSP_COLUMNS = ["area_code", "area_name", "numerator", "denominator", "value", "lower_95", "upper_95", "suppressed",
-               "suppression"]
+               "suppression", pipeline.ILLUSTRATIVE]
 MAP_TOOLTIP = "<b>{area_name}</b><br/>{value_text}<br/>{interval_text}<br/>{outcome_text}"
 
 
@@ -32,6 +32,7 @@ class ChartPart:
     summary: str
     table: pd.DataFrame
     file_name: str
+    illustrative: bool = False  # whether any row it shows is illustrative (pipeline.illustrative of those rows)
 
 
 def value_text(value: float, suppressed: bool, unit: str, digits: int = 2) -> str:
@@ -50,6 +51,7 @@ def csp_rows(period_rows: pd.DataFrame, force: config.Force) -> pd.DataFrame:
     rows = rows.merge(found, on="area_code", how="left")
     rows["suppressed"] = rows["suppressed"].astype("boolean").fillna(False).astype(bool)
     rows["suppression"] = rows["suppression"].astype("object").where(rows["suppressed"], "").fillna("")
+    rows[pipeline.ILLUSTRATIVE] = rows[pipeline.ILLUSTRATIVE].astype("boolean").fillna(False).astype(bool)
     for column in ("numerator", "denominator", "value", "lower_95", "upper_95"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64")
     return rows
@@ -104,38 +106,39 @@ def trend_part(measure: registry.Measure, series: pd.DataFrame, area_name: str, 
     values removed would mislead)."""
     freq = pipeline.series_frequency(measure, series)
     table = measure_view.figures_table(series)
+    flagged = pipeline.illustrative(series)
     if series.empty or series["value"].notna().sum() == 0 and not series["suppressed"].any():
         return ChartPart(None, f"No values for {area_name} in this period.", table, file_name)
     suppressed = list(series.loc[series["suppressed"].astype(bool), "period_start"])
     if suppressed:
-        fig = charts.period_line(series, title, measure.unit, freq, measure.illustrative)
+        fig = charts.period_line(series, title, measure.unit, freq, flagged)
         charts.mark_suppressed(fig, suppressed)
         shown = int(series["value"].notna().sum())
         summary = (f"{measure.title} for {area_name}: {shown} period(s) with a value shown and {len(suppressed)} "
                    "suppressed (marked S: fewer than 5, or hidden to protect another small count); no control limits "
                    "are drawn because limits computed with the hidden values would give them away.")
-        return ChartPart(fig, summary, table, file_name)
+        return ChartPart(fig, summary, table, file_name, flagged)
     withheld = series.loc[series["value"].notna(), "signal_meaning"] if "signal_meaning" in series else None
     if withheld is not None and len(withheld) and withheld.isin(pipeline.NOT_CHARTED).all():
-        fig = charts.period_line(series, title, measure.unit, freq, measure.illustrative)
+        fig = charts.period_line(series, title, measure.unit, freq, flagged)
         why = ("the rolling years overlap (each shares months with the next), so they are not independent points"
                if withheld.eq(pipeline.NOT_ASSESSED_ROLLING).all() else "its baseline includes a suppressed period")
         summary = f"{measure.title} for {area_name}: no control limits are drawn for this series, because {why}."
-        return ChartPart(fig, summary, table, file_name)
+        return ChartPart(fig, summary, table, file_name, flagged)
     if series["value"].notna().sum() < 3:
         return ChartPart(None, f"Too few periods with data for {area_name} to draw a control chart.", table, file_name)
     words = measure_view.signal_words(measure, series)
-    target = measure.target["value"] if measure.target else None
-    fig = charts.control_chart(series, title, measure.unit, freq, measure.illustrative, target)
+    fig = charts.control_chart(series, title, measure.unit, freq, flagged, measure_view.target_line(series))
     summary = measure_view.control_summary(measure, area_name, series, words)
     summary += f" Latest period: {vocabulary.signal_label(scorecard.latest_signal(series.iloc[-1])[0])}."
-    return ChartPart(fig, summary, table, file_name)
+    summary += " " + measure_view.target_sentence(measure, series)
+    return ChartPart(fig, summary, table, file_name, flagged)
 
 
 def bars_part(measure: registry.Measure, rows: pd.DataFrame, force_value: float | None, selected: str | None,
               title: str, period_text: str, file_name: str) -> ChartPart:
     """Each CSP's value with its 95% interval against the force value (dashed line)."""
-    fig = charts.csp_interval_bars(rows, title, measure.unit, force_value, selected, measure.illustrative)
+    fig = charts.csp_interval_bars(rows, title, measure.unit, force_value, selected, pipeline.illustrative(rows))
     shown = rows.dropna(subset=["value"])
     if shown.empty:
         summary = f"No CSP has a value for {period_text}."
@@ -148,7 +151,7 @@ def bars_part(measure: registry.Measure, rows: pd.DataFrame, force_value: float 
         summary += f"; force {value_text(force_value, False, measure.unit)}{compared}." if force_value is not None \
             else "."
     summary += suppressed_sentence(rows)
-    return ChartPart(fig, summary, figures_table(rows, measure.unit, period_text), file_name)
+    return ChartPart(fig, summary, figures_table(rows, measure.unit, period_text), file_name, pipeline.illustrative(rows))
 
 
 def suppressed_sentence(rows: pd.DataFrame) -> str:
@@ -184,14 +187,15 @@ def funnel_part(measure: registry.Measure, rows: pd.DataFrame, force_value: floa
         return ChartPart(None, summary, empty_table, file_name)
     curves = comparison.funnel_curves(force_value, measure.method, points["denominator"].min(),
                                       points["denominator"].max())
-    fig = charts.funnel_plot(points, curves, force_value, title, x_title, measure.unit, selected, measure.illustrative)
+    shown = pipeline.illustrative(rows)
+    fig = charts.funnel_plot(points, curves, force_value, title, x_title, measure.unit, selected, shown)
     table = points[["area_code", "area_name", "numerator", "denominator", "value", "lower_95", "upper_95",
                     "lower_998", "upper_998", "outcome", "label"]].copy()
     table.insert(4, "force_value", force_value)
     left = rows.loc[rows["value"].isna(), ["area_code", "area_name"]].assign(
         label=[value_text(np.nan, s, "") for s in rows.loc[rows["value"].isna(), "suppressed"]])
     table = pd.concat([table, left], ignore_index=True)
-    return ChartPart(fig, summary, table, file_name)
+    return ChartPart(fig, summary, table, file_name, shown)
 
 
 def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None, title_text: str,
@@ -218,7 +222,8 @@ def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None
                    f"({value_text(low['value'], False, measure.unit)}); lighter areas are higher, grey areas have "
                    "no value to show.")
     summary += suppressed_sentence(rows)
-    if measure.illustrative:  # a map has no title to carry the label, so its sentence does
+    shown = pipeline.illustrative(rows)
+    if shown:  # a map has no title to carry the label, so its sentence does
         summary = f"{charts.ILLUSTRATIVE_NOTE}. {summary}"
     return ChartPart(deck, summary + " Click a CSP to select it.", figures_table(rows, measure.unit, title_text),
-                     file_name)
+                     file_name, shown)

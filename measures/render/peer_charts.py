@@ -118,8 +118,9 @@ def ranked_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
                           annotation_text=f"{row['area_name']}: {number(row['value'])}",
                           annotation_position="top" if role == "force" else "bottom")
     area_name = str(group[group["role"] == "area"]["area_name"].iloc[0])
+    # Real data only: peer_comparison refuses a group with an illustrative row, so there is no label to add.
     fig = charts._layout(fig, f"{measure.title}: {area_name} and its most similar CSPs, {period_label(first, last)}", "",
-                         measure.illustrative)
+                         False)
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True)
     fig.update_xaxes(title=measure.unit)
     fig.update_layout(height=120 + 26 * len(valued), showlegend=False, margin=dict(l=10, r=10, t=80, b=40))
@@ -144,8 +145,7 @@ def funnel_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
                                       float(points["denominator"].max()))
     x_title = "residents" if measure.method == "rate_per_1000" else "denominator"
     fig = charts.funnel_plot(points, curves, centre, f"{measure.title}: funnel plot of the similar areas, "
-                             f"{period_label(first, last)}", x_title, measure.unit, selected=area_code,
-                             illustrative=measure.illustrative)
+                             f"{period_label(first, last)}", x_title, measure.unit, selected=area_code)
     fig.update_traces(name=f"similar areas' value ({centre:.2f})", selector=dict(name=f"force value ({centre:.2f})"))
     within = int((points["position"] == 0).sum())
     outside = points[points["position"] != 0]

@@ -16,8 +16,8 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from measures.core import export, profile, registry
-from measures.data import config, db, store
+from measures.core import export, pipeline, profile, registry
+from measures.data import commentary, config, db, store
 from measures.paths import DEFAULT_DATA_DIR
 
 if TYPE_CHECKING:
@@ -157,6 +157,17 @@ def manifest() -> dict:
     return store.manifest(data_dir())
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _commentaries(path: str, version: str) -> pd.DataFrame:
+    return commentary.read(_connection(path, version))
+
+
+def commentaries() -> pd.DataFrame:
+    """Every published commentary (measures.data.commentary.read), cached per data version: look one up
+    with commentary.latest or commentary.for_window."""
+    return _commentaries(str(data_dir()), data_version())
+
+
 # --- filters kept in the URL -------------------------------------------------------------
 
 def _first(value: object) -> str | None:
@@ -277,16 +288,16 @@ def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, ill
     """Under every chart: a one-sentence summary and the chart's data as CSV."""
     st.caption(summary)
     table = table.copy()
-    if illustrative:  # an export of generated data says so in every row
-        table["illustrative"] = True
-        table["note"] = ILLUSTRATIVE_LABEL
+    if illustrative:  # an export that shows generated data says so in each row that is (the rows' own flag)
+        flag = pipeline.ILLUSTRATIVE
+        table[flag] = table[flag].astype("boolean").fillna(False).astype(bool) if flag in table else True
+        table["note"] = table[flag].map({True: ILLUSTRATIVE_LABEL, False: ""})
     st.download_button("Download the chart's data (CSV)", table.to_csv(index=False), file_name=file_name,
                        mime="text/csv", key=f"download_{key}", icon=":material/download:")
 
 
 def draw_part(part: ChartPart, key: str, **plot_args: Any) -> None:
-    """A chart of generated data, then its one-sentence summary and its data as CSV (or, with nothing
-    to draw, the reason)."""
+    """A chart, then its one-sentence summary and its data as CSV (or, with nothing to draw, the reason)."""
     if part.figure is None:
         st.info(part.summary)
         return
@@ -294,7 +305,7 @@ def draw_part(part: ChartPart, key: str, **plot_args: Any) -> None:
         st.pydeck_chart(part.figure, key=key, **plot_args)
     else:
         st.plotly_chart(part.figure, key=key, **plot_args)
-    chart_notes(part.summary, part.table, part.file_name, key, illustrative=True)
+    chart_notes(part.summary, part.table, part.file_name, key, illustrative=part.illustrative)
 
 
 def sources_footer(*lines: str) -> None:
@@ -308,4 +319,23 @@ def as_of_picker(periods: list[dt.date]) -> dt.date:
     chosen = st.selectbox("Up to", keys, index=keys.index(chosen), key="picker_to",
                           format_func=lambda k: month_label(dt.date(int(k[:4]), int(k[5:]), 1)))
     st.query_params["to"] = chosen
+    return dt.date(int(chosen[:4]), int(chosen[5:]), 1)
+
+
+A_YEAR_BEFORE = ""  # the "since" choice that compares each measure with its own period a year before
+
+
+def since_picker(periods: list[dt.date], as_of: dt.date) -> dt.date | None:
+    """The reference period of the scorecard's change ("since the last Panel"), kept in the URL as
+    ?since=YYYY-MM; by default (None) each measure's same period a year before."""
+    keys = [A_YEAR_BEFORE, *sorted({f"{p:%Y-%m}" for p in periods if p < as_of}, reverse=True)]
+    chosen = url_value("since", keys, A_YEAR_BEFORE, "reference period")
+    chosen = st.selectbox("Change since", keys, index=keys.index(chosen), key="picker_since",
+                          format_func=lambda k: "the same period a year before" if k == A_YEAR_BEFORE
+                          else month_label(dt.date(int(k[:4]), int(k[5:]), 1)),
+                          help="For example the month of the last Police and Crime Panel.")
+    if chosen == A_YEAR_BEFORE:
+        st.query_params.pop("since", None)
+        return None
+    st.query_params["since"] = chosen
     return dt.date(int(chosen[:4]), int(chosen[5:]), 1)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pandas as pd
 
-from measures.core import measure_view, registry, scorecard, vocabulary
+from measures.core import measure_view, pipeline, registry, scorecard, vocabulary
 from measures.data import config, published
 from measures.render import charts
 from measures.render.measure_parts import ChartPart
@@ -30,6 +30,14 @@ def months() -> list[dt.date]:
 def _window(frame: pd.DataFrame, area_code: str, first: dt.date, last: dt.date) -> pd.DataFrame:
     series = measure_view.area_series(frame, area_code)
     return series[(series["period_start"] >= pd.Timestamp(first)) & (series["period_start"] <= pd.Timestamp(last))]
+
+
+def illustrative(first: dt.date, last: dt.date) -> bool:
+    """Whether the page shows illustrative rows: any of its measures' rows in the period (every area, as the
+    charts by CSP show them), as loaded (pipeline.illustrative)."""
+    frames = [app.measure(m.id) for m in registry.members("calls_101")]
+    return pipeline.illustrative(*(f[(pd.to_datetime(f["period_start"]) >= pd.Timestamp(first))
+                                     & (pd.to_datetime(f["period_start"]) <= pd.Timestamp(last))] for f in frames))
 
 
 def _iso_dates(table: pd.DataFrame) -> pd.DataFrame:
@@ -64,20 +72,21 @@ def wait_control(force: config.Force, area: config.Area, first: dt.date, last: d
         return ChartPart(None, f"Too few months with answered calls for {area.name} to draw a control chart.",
                          measure_view.figures_table(series), file_name)
     words = measure_view.signal_words(measure, series)
-    target = measure.target["value"] if measure.target else None
+    target = measure_view.target_line(series)
+    shown = pipeline.illustrative(series)
     fig = charts.control_chart(series, f"101 calls: mean wait to answer, {area.name}", "minutes",
-                               illustrative=measure.illustrative, target=target)
+                               illustrative=shown, target=target)
     points = published.points(MEAN_WAIT, force.code)  # force-wide figures: marked on the force's chart only
     points = _in_window(points[points["kind"] == "figure"], first, last) if area.code == force.code else points.iloc[0:0]
     charts.add_published_points(fig, points, first, last, "minutes")
 
     summary = measure_view.control_summary(measure, area.name, series, words)
     summary += f" Latest month: {vocabulary.signal_label(scorecard.latest_signal(series.iloc[-1])[0])}."
+    summary += " " + measure_view.target_sentence(measure, series)
     if target is not None:
-        months_over = int((series["value"] > target).sum())
-        source = measure.target["source"] if measure.target else ""
-        summary += (f" The dashed line is the target of {target:g} minutes ({source}); "
-                    f"{months_over} of {int(series['value'].notna().sum())} months were above it.")
+        judged = series[series["target"].notna() & series["value"].notna()]
+        summary += (f" The dashed line is the target of {target:g} minutes; {int((judged['value'] > target).sum())} "
+                    f"of the {len(judged)} months it applies to were above it.")
     if len(points):
         summary += (f" {len(points)} published figure(s) are marked in black (hover for the source and date); "
                     "their definitions differ from this measure's.")
@@ -86,9 +95,8 @@ def wait_control(force: config.Force, area: config.Area, first: dt.date, last: d
 
     table = measure_view.figures_table(series)
     table["series"] = "measured"
-    table["target"] = target
     table = pd.concat([table, _iso_dates(_published_table(points, MEAN_WAIT))], ignore_index=True)
-    return ChartPart(fig, summary, table, file_name)
+    return ChartPart(fig, summary, table, file_name, shown)
 
 
 def answered_and_abandoned(force: config.Force, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
@@ -101,7 +109,7 @@ def answered_and_abandoned(force: config.Force, area: config.Area, first: dt.dat
         return ChartPart(None, f"No 101 calls recorded for {area.name} in this period.", table, file_name)
     fig = charts.interval_lines({"% answered within 20 minutes": answered, "% abandoned": abandoned},
                                 f"101 calls answered within 20 minutes and abandoned, {area.name}", "% of calls received",
-                                first, last, illustrative=registry.get(ANSWERED_20).illustrative)
+                                first, last, illustrative=pipeline.illustrative(answered, abandoned))
     marked = 0
     if area.code == force.code:
         for measure_id, name in ((ANSWERED_20, "published: answered in 20 min"), (ABANDONED, "published: abandoned")):
@@ -121,7 +129,7 @@ def answered_and_abandoned(force: config.Force, area: config.Area, first: dt.dat
     summary = " and ".join(parts) + "; shaded bands are 95% intervals."
     if marked:
         summary += f" {marked} published figure(s) are marked in black (hover for the source)."
-    return ChartPart(fig, summary, table, file_name)
+    return ChartPart(fig, summary, table, file_name, pipeline.illustrative(answered, abandoned))
 
 
 def weekday_hour(first: dt.date, last: dt.date) -> ChartPart:
@@ -132,14 +140,14 @@ def weekday_hour(first: dt.date, last: dt.date) -> ChartPart:
     if frame["mean_wait"].notna().sum() == 0:
         return ChartPart(None, "No answered 101 calls in this period, so there are no waits to show.", table, file_name)
     fig = charts.heatmap(frame, "mean_wait", f"101 calls: mean wait by weekday and hour, {first:%b %Y} to {last:%b %Y}",
-                         "minutes", illustrative=registry.get(MEAN_WAIT).illustrative)
+                         "minutes", illustrative=pipeline.illustrative(frame))
     ranked = frame.dropna(subset=["mean_wait"]).sort_values("mean_wait")
     low, high = ranked.iloc[0], ranked.iloc[-1]
     summary = (f"Across the force from {first:%b %Y} to {last:%b %Y}, the longest mean wait was on "
                f"{charts.WEEKDAYS[int(high['weekday'])]}s at {int(high['hour']):02d}:00 ({high['mean_wait']:.1f} minutes) "
                f"and the shortest on {charts.WEEKDAYS[int(low['weekday'])]}s at {int(low['hour']):02d}:00 "
                f"({low['mean_wait']:.1f} minutes); darker cells are shorter waits.")
-    return ChartPart(fig, summary, table, file_name)
+    return ChartPart(fig, summary, table, file_name, pipeline.illustrative(frame))
 
 
 def by_caller_csp(force: config.Force, first: dt.date, last: dt.date, selected: str) -> ChartPart:
@@ -155,7 +163,7 @@ def by_caller_csp(force: config.Force, first: dt.date, last: dt.date, selected: 
     if frame.empty:
         return ChartPart(None, "No 101 calls in this period.", table, file_name)
     fig = charts.caller_csp_bars(frame, "calls", f"101 calls by the caller's CSP, {first:%b %Y} to {last:%b %Y}",
-                                 "calls received", selected=selected, illustrative=registry.get(MEAN_WAIT).illustrative)
+                                 "calls received", selected=selected, illustrative=pipeline.illustrative(frame))
     total = int(frame["calls"].sum())
     unknown = int(frame.loc[frame["area_type"] == "unassigned", "calls"].sum())
     top = frame[frame["area_type"] == "csp"].iloc[0] if (frame["area_type"] == "csp").any() else None
@@ -164,4 +172,22 @@ def by_caller_csp(force: config.Force, first: dt.date, last: dt.date, selected: 
         summary += f"; the most came from {top['area_name']} ({int(top['calls']):,})"
     summary += (f"; {unknown:,} ({unknown / total:.0%}) had no known caller CSP and are counted in their own "
                 "hatched bar. Click a CSP's bar to select it.")
-    return ChartPart(fig, summary, table, file_name)
+    return ChartPart(fig, summary, table, file_name, pipeline.illustrative(frame))
+
+
+def targets(area: config.Area, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Each 101 measure with a target for the area: its latest month in the period, value, target, variation
+    and assurance, from the pipeline's rows (the Overview's words)."""
+    rows = []
+    for measure in registry.members("calls_101"):
+        series = _window(app.measure(measure.id), area.code, first, last).dropna(subset=["value"])
+        if measure.target is None or series.empty or pd.isna(series["target"].iloc[-1]):
+            continue
+        latest = series.iloc[-1]
+        rows.append({"Measure": measure.title, "Month": f"{pd.Timestamp(latest['period_start']):%b %Y}",
+                     "Value": scorecard.format_value(latest["value"], measure.unit),
+                     "Target": measure.target.text(),
+                     "Met this month": "yes" if measure.target.passes(float(latest["value"])) else "no",
+                     "Variation": vocabulary.signal_label(scorecard.latest_signal(latest)[0]),
+                     "Assurance": vocabulary.assurance_label(str(latest["assurance"]))})
+    return pd.DataFrame(rows)

@@ -78,6 +78,13 @@ def period_values(strand: str, first: dt.date, last: dt.date) -> pd.DataFrame:
     return _period_frames(strand, first, last, app.public_mode(), app.data_version())
 
 
+def illustrative(strand: str, area: config.Area, first: dt.date, last: dt.date) -> bool:
+    """Whether the page shows illustrative rows (pipeline.illustrative): the period's figures of every area
+    (bars, funnel, map, table) and the area's trend."""
+    mine = measure_view.area_series(app.measure(measure_id(strand)), area.code)
+    return pipeline.illustrative(period_values(strand, first, last), _window(mine, first, last))
+
+
 def period_text(first: dt.date, last: dt.date) -> str:
     return f"{first:%b %Y} to {last:%b %Y}"
 

@@ -70,6 +70,14 @@ def _cohort_rows(measure_id: str, offender: str, cohort: dt.date) -> tuple[pd.Da
     return csp_rows(rows, app.force()), value
 
 
+def illustrative(offender: str, cohort: dt.date, area: config.Area) -> bool:
+    """Whether the page shows illustrative rows (pipeline.illustrative): the cohort's rows of both measures
+    (bars, funnel, map, table) and the area's trend of every cohort."""
+    cohort_rows = [f[pd.to_datetime(f["period_start"]) == pd.Timestamp(cohort)]
+                   for f in (frame(RATE, offender), frame(PER_REOFFENDER, offender))]
+    return pipeline.illustrative(*cohort_rows, measure_view.area_series(frame(RATE, offender), area.code))
+
+
 def benchmark_text(offender: str, cohort: dt.date, measure_id: str = RATE) -> str:
     """What the CSPs are compared with, in words (measures.core.pipeline.benchmark)."""
     rows = frame(measure_id, offender)

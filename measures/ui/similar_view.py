@@ -32,6 +32,17 @@ def _force_values(measure_id: str, first: dt.date, last: dt.date, public: bool, 
     return peer_comparison.all_force_values(app.connection(), registry.get(measure_id), first, last, public)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _real_measure_ids(force_code: str, path: str, version: str) -> list[str]:
+    """The ids of peer_comparison.real_measures (force, path and version key the cache, as above)."""
+    return [m.id for m in peer_comparison.real_measures(app.connection())]
+
+
+def real_measures() -> list[registry.Measure]:
+    """The measures whose loaded rows are all real (the rows' illustrative flag), for the picker and the pack."""
+    return [registry.get(i) for i in _real_measure_ids(app.force().code, str(app.data_dir()), app.data_version())]
+
+
 def force_values(measure: registry.Measure, first: dt.date, last: dt.date) -> pd.DataFrame:
     return _force_values(measure.id, first, last, app.public_mode(), str(app.data_dir()), app.data_version())
 
@@ -45,7 +56,7 @@ def group(measure: registry.Measure, area_code: str, first: dt.date, last: dt.da
 
 def measure_picker(default: str | None = None) -> registry.Measure | None:
     """A real measure, from the address (?peer=ID) and a select box; None when the registry has none."""
-    measures = peer_comparison.real_measures()
+    measures = real_measures()
     if not measures:
         return None
     ids = [m.id for m in measures]
@@ -79,7 +90,7 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
     st.header("Compared with similar areas")
     measure = measure_picker(default_measure)
     if measure is None:
-        st.info("No real (non-illustrative) measure is registered, so there is nothing to compare across forces.")
+        st.info("No measure has real (not illustrative) data loaded, so there is nothing to compare across forces.")
         return
     first, last, moved = window(measure, first, last)
     if moved:
@@ -130,7 +141,7 @@ def pack_with_panel(pack: briefing.Pack) -> briefing.Pack:
     if pack.area.area_type != "csp":
         return pack
     try:
-        groups = {m.id: group(m, pack.area.code, pack.first, pack.last) for m in peer_comparison.real_measures()}
+        groups = {m.id: group(m, pack.area.code, pack.first, pack.last) for m in real_measures()}
         note = similar.method_note(peer_comparison.neighbour_code(pack.area.code))
     except KeyError:
         return pack

@@ -2,8 +2,11 @@
 
 Inputs are `*-street.csv` files, folders of them, or the monthly .zip downloads
 (`YYYY-MM/YYYY-MM-<force>-street.csv` inside), read from the archive without unpacking.
-One month is read and reduced to the compact count tables at a time, so memory follows
-the largest month, not the whole input; the tables are published once, at the end.
+The month is the unit of work: a month's files are read (typed, only the needed columns, text
+dictionary-encoded) and reduced in DuckDB to that month's rows of the compact tables, which go to
+spill files on disk; the next month is read meanwhile. Memory follows the largest month (two at
+most), not the whole input. The tables are sorted and published once, at the end, streamed from
+DuckDB (whose sort spills to disk) into Parquet.
 
 Every row is accounted for. A row maps to its district through the LSOA name
 ("<district name> <3 digits><letter>"), which works for 2011 and 2021 LSOA codes alike,
@@ -22,6 +25,7 @@ import io
 import os
 import re
 import resource
+import tempfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -30,11 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import h3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from h3.api import basic_int as h3_int
 
 from measures.data import config, store
 from measures.data.ingest import IngestError, IngestReport
@@ -167,7 +173,9 @@ def _check_header(source: Source, raw: bytes) -> None:
                           f"found '{shown}'", line=1)
 
 
-_TYPES = {c: pa.float64() if c in ("Longitude", "Latitude") else pa.string() for c in NEEDED}
+# Text columns arrive dictionary-encoded: a month's few thousand distinct names are held once, and rows are grouped
+# by their small integer codes.
+_TYPES = {c: pa.float64() if c in ("Longitude", "Latitude") else pa.dictionary(pa.int32(), pa.string()) for c in NEEDED}
 _CONVERT = pacsv.ConvertOptions(include_columns=NEEDED, column_types=_TYPES, null_values=[""],
                                 strings_can_be_null=True, quoted_strings_can_be_null=True)
 _PARSE = pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True)
@@ -262,144 +270,268 @@ def _lookup(districts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "lad_code", "csp_code", "pfa_code"])
 
 
-MAPPED_SQL = f"""
-create or replace temp table mapped as
+# LSOA names not met before, each with its district and the lookup row it maps to. Names recur month
+# after month, so each is mapped once per run (table lsoa_map), not once per month.
+NAMES_SQL = f"""
+insert into lsoa_map
 with names as (
-    select "LSOA name" as lsoa_name,
-           nullif(regexp_extract("LSOA name", '^(.*) [0-9]{{3}}[A-Z]$', 1), '') as district_name,
-           try_cast(regexp_extract("LSOA name", ' ([0-9]{{3}})[A-Z]$', 1) as integer) as msoa
-    from (select distinct lsoa_name as "LSOA name" from agg where lsoa_name is not null)
-),
-keyed as (
-    select n.*, coalesce(s.old_key, {KEY_SQL.format('n.district_name')}) as key
-    from names n left join splits s on s.new_key = {KEY_SQL.format('n.district_name')} and s.msoa = n.msoa
+    select lsoa_name,
+           nullif(regexp_extract(lsoa_name, '^(.*) [0-9]{{3}}[A-Z]$', 1), '') as district_name,
+           try_cast(regexp_extract(lsoa_name, ' ([0-9]{{3}})[A-Z]$', 1) as integer) as msoa
+    from lsoa_dict anti join lsoa_map using (lsoa_name)
 )
-select strptime(r.month_text, '%Y-%m')::date as month,
-       f.pfa_code as force_code,
-       r.crime_type,
-       k.district_name,
-       case
-         when r.lsoa_name is null and r.longitude is null then 'no location'
-         when k.district_name is null then 'LSOA name not recognised'
-         when l.lad_code is null then 'district not in lookup'
-         when l.pfa_code <> f.pfa_code then 'outside force area'
-         when coalesce(l.csp_code, '') = '' then 'district has no single CSP'
-       end as unassigned_reason,
-       r.longitude,
-       r.latitude,
-       l.csp_code,
-       r.n
-from agg r
-join forces f on f.police_uk_name = r.falls_within
-left join keyed k on k.lsoa_name = r.lsoa_name
-left join lookup l on l.key = k.key
-where r.falls_within not in (select name from non_territorial)
+select n.lsoa_name, n.district_name, l.lad_code, l.csp_code, l.pfa_code
+from names n
+left join splits s on s.new_key = {KEY_SQL.format('n.district_name')} and s.msoa = n.msoa
+left join lookup l on l.key = coalesce(s.old_key, {KEY_SQL.format('n.district_name')})
 """
+
+TERRITORIAL = "force_i in (select force_i from falls where territorial)"
+
+# Rows of territorial forces per (month, force, LSOA name, has a location, crime type, H3 cell), all small
+# integers: the count tables, the hexagons and the report are reduced from this.
+COUNTED_SQL = f"""
+create or replace temp table counted as
+select month_i, force_i, coalesce(lsoa_i, -1) as lsoa_key, lsoa_i is null and longitude is null as no_location,
+       crime_i, cell, count(*)::bigint as n
+from codes
+where {TERRITORIAL}
+group by all
+"""
+
+# One row per (force, LSOA name, has a location) of the month: where its rows are counted, and why not in a CSP.
+CLASSES_SQL = """
+create or replace temp table classes as
+with keys as (select distinct force_i, lsoa_key, no_location from counted),
+classified as (
+    select k.*, f.force_code, n.district_name, n.csp_code,
+           case
+             when k.no_location then 'no location'
+             when n.district_name is null then 'LSOA name not recognised'
+             when n.lad_code is null then 'district not in lookup'
+             when n.pfa_code <> f.force_code then 'outside force area'
+             when coalesce(n.csp_code, '') = '' then 'district has no single CSP'
+           end as unassigned_reason
+    from keys k
+    join falls f using (force_i)
+    left join lsoa_dict d on d.lsoa_i = k.lsoa_key
+    left join lsoa_map n using (lsoa_name)
+)
+select force_i, lsoa_key, no_location, force_code, district_name, unassigned_reason,
+       case when unassigned_reason is null then csp_code else 'UNASSIGNED-' || force_code end as area_code,
+       case when unassigned_reason is null then 'csp' else 'unassigned' end as area_type
+from classified
+"""
+
+CLASSED = "counted x join classes c using (force_i, lsoa_key, no_location) join months m using (month_i)"
+
+COUNTS_SQL = f"""
+select m.month, c.force_code, c.area_code, c.area_type, t.crime_type, sum(x.n)::bigint as count
+from {CLASSED} join crime_dict t using (crime_i)
+group by all
+"""
+
+UNMATCHED_SQL = f"""
+select m.month, c.force_code, c.unassigned_reason as reason, coalesce(c.district_name, '') as district_name,
+       sum(x.n)::bigint as rows
+from {CLASSED}
+where c.unassigned_reason is not null
+group by all
+"""
+
+# H3 cells are grouped as integers and written in h3's own string form, the index in lowercase hexadecimal
+# without leading zeros, which is what DuckDB's hex() of the integer prints (checked against h3 on the national set).
+HEX_SQL = """
+select m.month, h.force_code, lower(hex(h.cell)) as h3_cell, t.crime_type, h.count
+from (select l.month_i, f.force_code, l.cell, l.crime_i, sum(l.n)::bigint as count
+      from counted l join falls f using (force_i)
+      where l.cell is not null
+      group by all) h
+join months m using (month_i) join crime_dict t using (crime_i)
+"""
+
+# The published tables: their columns in order, the sort (every column but the count: one order
+# whatever order the months and files came in, so re-ingesting gives the same bytes) and types.
+SCHEMAS = {
+    COUNTS_TABLE: pa.schema([("month", pa.date32()), ("force_code", pa.large_string()), ("area_code", pa.large_string()),
+                             ("area_type", pa.large_string()), ("crime_type", pa.large_string()), ("count", pa.int64())]),
+    HEX_TABLE: pa.schema([("month", pa.date32()), ("force_code", pa.large_string()), ("h3_cell", pa.large_string()),
+                          ("crime_type", pa.large_string()), ("count", pa.int64())]),
+    UNMATCHED_TABLE: pa.schema([("month", pa.date32()), ("force_code", pa.large_string()), ("reason", pa.large_string()),
+                                ("district_name", pa.large_string()), ("rows", pa.int64())]),
+}
+MONTH_SQL = {COUNTS_TABLE: COUNTS_SQL, HEX_TABLE: HEX_SQL, UNMATCHED_TABLE: UNMATCHED_SQL}
+ROW_GROUP = 1 << 20  # rows per Parquet row group (pyarrow's default), cut exactly so the bytes never depend on batching
+SPILL_MEMORY = "1GB"  # DuckDB's limit in the ingest: the final sorts spill to disk beyond it
 
 
 @dataclass
-class _Tables:
-    """The compact tables of every month read so far, and what the report needs."""
+class _Summary:
+    """What the report needs from every month read so far (a few rows per force and month)."""
 
-    counts: list[pd.DataFrame]
-    hexes: list[pd.DataFrame]
-    unmatched: list[pd.DataFrame]
     forces: list[pd.DataFrame]
     others: list[pd.DataFrame]
 
 
-class _Reader:
-    """Reads one month at a time and reduces it to the compact tables."""
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
-    def __init__(self, sources: list[Source]) -> None:
+
+def _dictionary(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """(indices, values) of a dictionary column of one chunk."""
+    chunk = column.chunk(0)
+    return chunk.indices, chunk.dictionary
+
+
+class _Reader:
+    """Reads one month at a time and reduces it to the compact tables, written to spill files.
+
+    Text columns arrive dictionary-encoded, so DuckDB groups a month's rows by small integers;
+    LSOA names, forces and months are mapped once per distinct value, not once per row.
+    """
+
+    def __init__(self, sources: list[Source], spill: Path) -> None:
         self.sources = sources
+        self.spill = spill
         self.con = duckdb.connect()
         self.con.execute("set enable_progress_bar = false")
+        self.con.execute(f"set temp_directory = {_sql_path(spill)}")
+        self.con.execute(f"set memory_limit = '{SPILL_MEMORY}'")
         self.forces = config.forces()[["pfa_code", "police_uk_name"]]
         self.con.register("forces", self.forces)
         self.con.register("lookup", _lookup(config.districts()))
         self.con.register("splits", _splits())
         self.con.register("non_territorial", pd.DataFrame({"name": sorted(NON_TERRITORIAL)}))
-        self.con.execute("create temp table cells(longitude double, latitude double, h3_cell varchar)")
+        self.con.execute("create temp table cells(longitude double, latitude double, cell ubigint)")
+        self.con.execute("""create temp table lsoa_map(lsoa_name varchar, district_name varchar, lad_code varchar,
+                                                       csp_code varchar, pfa_code varchar)""")
         self.seen: dict[tuple[str, str], str] = {}  # (force, month) -> the file it came from
-        self.tables = _Tables([], [], [], [], [])
+        self.summary = _Summary([], [])
         self.rows = 0
+        self.months = 0
 
-    def run(self) -> _Tables:
+    def run(self) -> _Summary:
         batches: dict[str, list[int]] = defaultdict(list)
         for index, source in enumerate(self.sources):
             batches[source.batch].append(index)
+        months = list(batches.values())
         workers = max(1, min(8, os.cpu_count() or 1))
         with ThreadPoolExecutor(workers) as pool:
-            for indexes in batches.values():
-                tables = list(pool.map(lambda i: _read(self.sources[i], i), indexes))
-                raw = pa.concat_tables(tables)
-                del tables
-                self.rows += raw.num_rows
-                self._month(raw)
-        return self.tables
+            # The next month is read (unzipped and parsed, off the GIL) while this one is reduced:
+            # at most two months are in memory.
+            queued = [pool.submit(_read, self.sources[i], i) for i in months[0]]
+            for number in range(len(months)):
+                tables = [future.result() for future in queued]  # the first bad file in order is refused
+                queued = [pool.submit(_read, self.sources[i], i) for i in months[number + 1]] \
+                    if number + 1 < len(months) else []
+                self._month(tables)
+        return self.summary
 
-    def _month(self, raw: pa.Table) -> None:
+    def _month(self, tables: list[pa.Table]) -> None:
+        raw = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+        del tables
+        self.rows += raw.num_rows
         con = self.con
-        con.register("raw", raw)
-        # Rows that agree on everything the tables need are counted once: the rest works on far fewer rows.
-        con.execute("""create or replace temp table agg as
-                       select file_no, "Month" as month_text, "Falls within" as falls_within, "LSOA name" as lsoa_name,
-                              "Crime type" as crime_type, "Longitude" as longitude, "Latitude" as latitude,
-                              count(*)::bigint as n
-                       from raw group by all""")
-        con.unregister("raw")
+        columns = {"file_no": raw.column("file_no").chunk(0)}
+        for name, column in (("month_i", "Month"), ("force_i", "Falls within"), ("lsoa_i", "LSOA name"),
+                             ("crime_i", "Crime type")):
+            indices, values = _dictionary(raw.column(column))
+            columns[name] = indices
+            value_name = {"month_i": "month_text", "force_i": "falls_within", "lsoa_i": "lsoa_name",
+                          "crime_i": "crime_type"}[name]
+            con.register(name.replace("_i", "_dict"), pa.table({name: pa.array(range(len(values)), pa.int32()),
+                                                                value_name: values.cast(pa.string())}))
+        columns["longitude"] = raw.column("Longitude").chunk(0)
+        columns["latitude"] = raw.column("Latitude").chunk(0)
+        con.register("codes", pa.table(columns))
         self._validate()
-        con.execute(MAPPED_SQL)
-        self.tables.counts.append(con.execute(
-            """select month, force_code,
-                      case when unassigned_reason is null then csp_code
-                           else 'UNASSIGNED-' || force_code end as area_code,
-                      case when unassigned_reason is null then 'csp' else 'unassigned' end as area_type,
-                      crime_type, sum(n)::bigint as count
-               from mapped group by all""").df())
-        self.tables.unmatched.append(con.execute(
-            """select month, force_code, unassigned_reason as reason,
-                      coalesce(district_name, '') as district_name, sum(n)::bigint as rows
-               from mapped where unassigned_reason is not null group by all""").df())
-        self.tables.forces.append(con.execute(
-            """select force_code, month, sum(n) as rows,
-                      coalesce(sum(n) filter (where unassigned_reason is not null), 0) as unassigned
-               from mapped group by all""").df())
-        self.tables.others.append(con.execute(
-            """select falls_within as name, month_text as month, sum(n) as rows
-               from agg where falls_within in (select name from non_territorial) group by all""").df())
-        self.tables.hexes.append(self._hexes())
-        con.execute("drop table mapped")
-        con.execute("drop table agg")
+        con.execute("""create or replace temp table months as
+                       select month_i, month_text, strptime(month_text, '%Y-%m')::date as month from month_dict""")
+        con.execute("""create or replace temp table falls as
+                       select d.force_i, d.falls_within, f.pfa_code as force_code,
+                              f.pfa_code is not null and d.falls_within not in (select name from non_territorial)
+                                  as territorial
+                       from force_dict d left join forces f on f.police_uk_name = d.falls_within""")
+        con.execute(NAMES_SQL)
+        columns["cell"] = self._cells(columns["force_i"], columns["longitude"], columns["latitude"])
+        con.register("codes", pa.table(columns))  # the same rows, with their H3 cells
+        del raw, columns
+        con.execute(COUNTED_SQL)
+        con.execute(CLASSES_SQL)
+        for table, sql in MONTH_SQL.items():
+            con.execute(f"copy ({sql}) to {_sql_path(self._spill_file(table, self.months))} (format parquet)")
+        self.summary.forces.append(con.execute(
+            f"""select c.force_code, m.month, sum(x.n) as rows,
+                       coalesce(sum(x.n) filter (where c.unassigned_reason is not null), 0) as unassigned
+                from {CLASSED} group by all""").df())
+        self.summary.others.append(con.execute(
+            """select f.falls_within as name, m.month_text as month, count(*) as rows
+               from codes c join falls f using (force_i) join months m using (month_i)
+               where f.falls_within in (select name from non_territorial) group by all""").df())
+        con.unregister("codes")
+        for name in ("months", "falls", "counted", "classes"):
+            con.execute(f"drop table {name}")
+        for name in ("month_dict", "force_dict", "lsoa_dict", "crime_dict"):
+            con.unregister(name)
+        self.months += 1
 
-    def _hexes(self) -> pd.DataFrame:
-        # police.uk snaps crimes to a few thousand anonymised points per force, and the points recur
-        # month after month: H3 cells are computed once per new distinct point, not once per row.
+    def _spill_file(self, table: str, number: int) -> Path:
+        return self.spill / f"{table}-{number:05d}.parquet"
+
+    def spilled(self, table: str) -> str:
+        """SQL reading every month's rows of `table`."""
+        files = ", ".join(_sql_path(self._spill_file(table, n)) for n in range(self.months))
+        return f"read_parquet([{files}])"
+
+    def _cells(self, force_i: pa.Array, longitude: pa.Array, latitude: pa.Array) -> pa.Array:
+        """The H3 cell of each row of a territorial force with a location (null for the others).
+
+        police.uk snaps crimes to a few thousand anonymised points per force, and the points recur
+        month after month: a month's distinct points are found with Arrow's hashing, looked up in the
+        cells of the points met before, and h3 runs only for points never met (table `cells`).
+        """
+        territorial = {i for (i,) in self.con.execute("select force_i from falls where territorial").fetchall()}
+        located = pc.and_(pc.is_in(force_i, pa.array(sorted(territorial), pa.int32())),
+                          pc.and_(longitude.is_valid(), latitude.is_valid())).fill_null(False)
+        lon = pc.dictionary_encode(longitude.filter(located))
+        lat = pc.dictionary_encode(latitude.filter(located))
+        # Two dictionary codes make one exact key per distinct (longitude, latitude) of the month.
+        pair = pc.dictionary_encode(pc.add(pc.multiply(lon.indices.cast(pa.int64()), 1 << 32), lat.indices.cast(pa.int64())))
+        keys = pair.dictionary.to_numpy()
+        points = pa.table({"point_i": pa.array(np.arange(len(keys), dtype=np.int32)),
+                           "longitude": lon.dictionary.take(pa.array(keys >> 32)),
+                           "latitude": lat.dictionary.take(pa.array(keys & 0xFFFFFFFF))})
         con = self.con
-        new = con.execute(
-            """select distinct longitude, latitude from mapped m
-               where longitude is not null and latitude is not null
-                 and not exists (select 1 from cells c where c.longitude = m.longitude and c.latitude = m.latitude)"""
-        ).fetchnumpy()
-        if len(new["longitude"]):
-            added = pa.table({"longitude": new["longitude"], "latitude": new["latitude"], "h3_cell": [
-                h3.latlng_to_cell(lat, lng, HEX_RESOLUTION) for lng, lat in zip(
-                    new["longitude"].tolist(), new["latitude"].tolist(), strict=True)]})
-            con.register("added", added)
+        con.register("points", points)
+        known = con.execute("""select p.point_i, c.cell from points p left join cells c using (longitude, latitude)
+                               order by p.point_i""").fetchnumpy()["cell"]
+        missing = np.flatnonzero(np.ma.getmaskarray(known))
+        cell_of_point = np.ma.filled(known, 0).astype(np.uint64)
+        if len(missing):
+            to_cell = h3_int.latlng_to_cell  # the integer form: no string made per point
+            new_lat = points.column("latitude").to_numpy()[missing].tolist()
+            new_lng = points.column("longitude").to_numpy()[missing].tolist()
+            cell_of_point[missing] = list(map(to_cell, new_lat, new_lng, [HEX_RESOLUTION] * len(missing)))
+            con.register("added", pa.table({"longitude": new_lng, "latitude": new_lat,
+                                            "cell": pa.array(cell_of_point[missing], pa.uint64())}))
             con.execute("insert into cells select * from added")
             con.unregister("added")
-        return con.execute(
-            """select m.month, m.force_code, c.h3_cell, m.crime_type, sum(n)::bigint as count
-               from mapped m join cells c using (longitude, latitude) group by all"""
-        ).df()
+        con.unregister("points")
+        rows = np.zeros(len(force_i), dtype=np.uint64)
+        mask = located.to_numpy(zero_copy_only=False)
+        rows[mask] = cell_of_point[pair.indices.to_numpy()]
+        return pa.array(rows, pa.uint64(), mask=~mask)
 
     def _validate(self) -> None:
         """Months, forces and crime types checked once per distinct value; the line is found only for a message."""
         known = set(self.forces["police_uk_name"]) | set(NON_TERRITORIAL)
         last = dt.date.today()
-        values = self.con.execute(
-            "select distinct file_no, month_text, falls_within, crime_type is null from agg order by all").fetchall()
+        month_text = [r[0] for r in self.con.execute("select month_text from month_dict order by month_i").fetchall()]
+        falls = [r[0] for r in self.con.execute("select falls_within from force_dict order by force_i").fetchall()]
+        codes = self.con.execute("select distinct file_no, month_i, force_i, crime_i is null from codes").fetchall()
+        values = sorted(((file_no, None if m is None else month_text[m], None if f is None else falls[f], no_type)
+                         for file_no, m, f, no_type in codes),
+                        key=lambda v: (v[0], v[1] is None, v[1] or "", v[2] is None, v[2] or "", v[3]))
         for file_no, month, force, no_type in values:
             source = self.sources[file_no]
             if not _possible_month(month, last):
@@ -412,7 +544,7 @@ class _Reader:
                 raise IngestError(source.label, "a row has no Crime type", line=_line_of(source, "Crime type", None))
         for file_no, month, force, _ in values:
             label = self.sources[file_no].label
-            first = self.seen.setdefault((force, month), label)
+            first = self.seen.setdefault((str(force), str(month)), label)
             if first != label:
                 first, label = sorted([first, label])
                 raise IngestError(label, f"{force} {month} is also in {first}; give each month once")
@@ -426,63 +558,64 @@ def _possible_month(month: str | None, last: dt.date) -> bool:
 
 # --------------------------------------------------------------------------- publishing
 
-def _merge(current: Path | None, table: str, new: pd.DataFrame) -> pd.DataFrame:
-    """Replace the (force, month) pairs being loaded; keep every other published row."""
-    if current is None or not (current / f"{table}.parquet").exists():
-        return new
-    published = pd.read_parquet(current / f"{table}.parquet")
-    # Parquet gives months back as dates, DuckDB as datetime64: one type for the merge.
-    published["month"] = pd.to_datetime(published["month"]).astype(new["month"].dtype)
-    replaced = new[["force_code", "month"]].drop_duplicates()
-    keep = published.merge(replaced, on=["force_code", "month"], how="left", indicator=True)
-    keep = keep[keep["_merge"] == "left_only"].drop(columns="_merge")
-    return _sorted(pd.concat([keep, new], ignore_index=True))
+def _write_table(con: duckdb.DuckDBPyConnection, new: str, current: Path | None, staging: Path, table: str) -> Path:
+    """The new months' rows of `table`, plus the published rows of every (force, month) not being loaded,
+    sorted and written in row groups streamed from DuckDB (its sort spills to disk: memory stays bounded)."""
+    schema = SCHEMAS[table]
+    names = ", ".join(schema.names)
+    order = ", ".join(n for n in schema.names if n not in ("count", "rows"))
+    published = current / f"{table}.parquet" if current is not None else None
+    if published is not None and published.exists():
+        # Parquet written before may hold months as timestamps: one type for the merge.
+        rows = f"""select * replace (month::date as month) from read_parquet({_sql_path(published.resolve())})
+                   anti join (select distinct force_code, month from {new}) using (force_code, month)
+                   union all by name select {names} from {new}"""
+    else:
+        rows = f"select {names} from {new}"
+    reader = con.sql(f"select {names} from ({rows}) order by {order}").to_arrow_reader(ROW_GROUP)
 
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            pending = schema.empty_table()
+            for batch in reader:
+                pending = pa.concat_tables([pending, pa.Table.from_batches([batch]).cast(schema)])
+                while pending.num_rows >= ROW_GROUP:
+                    writer.write_table(pending.slice(0, ROW_GROUP), row_group_size=ROW_GROUP)
+                    pending = pending.slice(ROW_GROUP)
+            if pending.num_rows:
+                writer.write_table(pending, row_group_size=ROW_GROUP)
 
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    # One order whatever order the months and files came in: re-ingesting gives the same bytes.
-    return frame.sort_values([c for c in frame.columns if c not in ("count", "rows")]).reset_index(drop=True)
-
-
-def _combine(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frame = pd.concat(frames, ignore_index=True)[columns]
-    if "count" in frame:
-        frame["count"] = frame["count"].astype("int64")
-    if "rows" in frame:
-        frame["rows"] = frame["rows"].astype("int64")
-    return _sorted(frame)
-
-
-def _write(frame: pd.DataFrame, staging: Path, table: str) -> None:
-    frame = frame.copy()
-    frame["month"] = pd.to_datetime(frame["month"]).dt.date
-    store.replace_table(staging, table, lambda tmp: frame.to_parquet(tmp, index=False, compression="zstd"))
+    return store.replace_table(staging, table, write)
 
 
 def ingest(paths: list[Path], data_dir: Path) -> IngestReport:
     sources = find_sources(paths)
-    reader = _Reader(sources)
-    tables = reader.run()
-    counts = _combine(tables.counts, ["month", "force_code", "area_code", "area_type", "crime_type", "count"])
-    hexes = _combine(tables.hexes, ["month", "force_code", "h3_cell", "crime_type", "count"])
-    unmatched = _combine(tables.unmatched, ["month", "force_code", "reason", "district_name", "rows"])
+    with tempfile.TemporaryDirectory(prefix="police-uk-") as spill:
+        reader = _Reader(sources, Path(spill))
+        con = reader.con
+        try:
+            summary = reader.run()
+            unmatched = con.execute(f"select * from {reader.spilled(UNMATCHED_TABLE)} order by all").df()
 
-    def build(staging: Path, current: Path | None) -> dict:
-        merged = _merge(current, COUNTS_TABLE, counts)
-        _write(merged, staging, COUNTS_TABLE)
-        _write(_merge(current, HEX_TABLE, hexes), staging, HEX_TABLE)
-        _write(_merge(current, UNMATCHED_TABLE, unmatched), staging, UNMATCHED_TABLE)
-        months = merged.groupby("force_code")["month"].agg(["min", "max", "nunique"])
-        return {COUNTS_TABLE: {
-            "source": "data.police.uk street-level crime",
-            "licence": "Open Government Licence v3.0",
-            "illustrative": False,
-            "coverage": {force: {"first_month": str(r["min"]), "last_month": str(r["max"]), "months": int(r["nunique"])}
-                         for force, r in months.iterrows()},
-        }}
+            def build(staging: Path, current: Path | None) -> dict:
+                counts = _write_table(con, reader.spilled(COUNTS_TABLE), current, staging, COUNTS_TABLE)
+                _write_table(con, reader.spilled(HEX_TABLE), current, staging, HEX_TABLE)
+                _write_table(con, reader.spilled(UNMATCHED_TABLE), current, staging, UNMATCHED_TABLE)
+                months = con.execute(f"""select force_code, min(month), max(month), count(distinct month)
+                                         from read_parquet({_sql_path(counts)}) group by all order by force_code""").fetchall()
+                return {COUNTS_TABLE: {
+                    "source": "data.police.uk street-level crime",
+                    "licence": "Open Government Licence v3.0",
+                    "illustrative": False,
+                    # str of a pandas Timestamp ('2025-01-01 00:00:00'): the form published manifests already hold
+                    "coverage": {force: {"first_month": str(pd.Timestamp(first)), "last_month": str(pd.Timestamp(last)),
+                                         "months": int(n)} for force, first, last, n in months},
+                }}
 
-    store.publish(data_dir, build)
-    return _report(sources, reader.rows, tables, unmatched)
+            store.publish(data_dir, build)
+        finally:
+            con.close()  # before the spill folder goes
+    return _report(sources, reader.rows, summary, unmatched)
 
 
 def peak_memory_mb() -> float:
@@ -490,15 +623,15 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _report(sources: list[Source], total: int, tables: _Tables, unmatched: pd.DataFrame) -> IngestReport:
+def _report(sources: list[Source], total: int, summary: _Summary, unmatched: pd.DataFrame) -> IngestReport:
     report = IngestReport("police-uk", files=len(sources), rows=total)
-    forces = pd.concat(tables.forces, ignore_index=True)
+    forces = pd.concat(summary.forces, ignore_index=True)
     for force, rows in forces.groupby("force_code", sort=True):
         n, unassigned = int(rows["rows"].sum()), int(rows["unassigned"].sum())
         first, last = rows["month"].min(), rows["month"].max()
         report.lines.append(f"  {force}: {n:,} rows, {rows['month'].nunique()} month(s) {first:%Y-%m}..{last:%Y-%m}, "
                             f"{unassigned:,} unassigned ({unassigned / n:.1%})")
-    others = pd.concat(tables.others, ignore_index=True)
+    others = pd.concat(summary.others, ignore_index=True)
     for name, rows in others.groupby("name", sort=True):
         months = sorted(rows["month"])
         report.lines.append(f"  {name}: {int(rows['rows'].sum()):,} rows, {len(months)} month(s) {months[0]}..{months[-1]}"
