@@ -98,6 +98,8 @@ def _about(comments: pd.DataFrame, measure_id: str, area_code: str) -> pd.DataFr
 def latest(comments: pd.DataFrame, measure_id: str, area_code: str, up_to: dt.date) -> Commentary | None:
     """The newest commentary on the measure and area about a period no later than `up_to` (None if none):
     the latest period first, then the latest written."""
+    if comments.empty:  # the usual case: no filtering for every measure of every page view
+        return None
     about = _about(comments, measure_id, area_code)
     about = about[about["period"] <= pd.Timestamp(up_to)]
     if about.empty:
