@@ -291,12 +291,7 @@ class Deployment:
         self.proxy_pids = [pid for pid, name in self.pids.items() if name == "haproxy"]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        serve.stop_processes([("serve", self.process)], timeout=60)
         self.log.unlink(missing_ok=True)
 
 

@@ -66,12 +66,7 @@ def start(replicas: int, log: Path) -> Served:
 
 
 def stop(served: Served) -> None:
-    if served.process.poll() is None:
-        served.process.terminate()
-        try:
-            served.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            served.process.kill()
+    serve.stop_processes([("serve", served.process)], timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from measures.core import pipeline, registry
+from measures.core import pipeline, registry, vocabulary
 from measures.data import config, db, store
 
 # ------------------------------------------------------------------ completeness
@@ -58,12 +58,10 @@ def _period_label(period: dt.date, kind: str) -> str:
 
 
 def _force_lookup() -> pd.DataFrame:
-    """CSP code -> force code, and each force's unassigned bucket -> the force."""
-    districts = config.districts()
-    csps = districts.loc[districts["csp_code"] != "", ["csp_code", "pfa_code"]].drop_duplicates("csp_code")
-    unassigned = pd.DataFrame({"csp_code": [config.unassigned_code(c) for c in districts["pfa_code"].unique()],
-                               "pfa_code": districts["pfa_code"].unique()})
-    return pd.concat([csps, unassigned], ignore_index=True).rename(columns={"csp_code": "code", "pfa_code": "force"})
+    """CSP code -> force code, and each force's unassigned bucket -> the force (config.areas)."""
+    areas = config.areas()
+    areas = areas[areas["area_type"] != "force"]
+    return areas[["area_code", "force_code"]].rename(columns={"area_code": "code", "force_code": "force"})
 
 
 def _cells(con: duckdb.DuckDBPyConnection, folder: Path | None, table: str, spec: Checked) -> tuple[pd.DataFrame,
@@ -101,16 +99,14 @@ def _step(period: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+FREQUENCY_OF_STEP = {1: "monthly", 3: "quarterly_cohort"}
+
+
 def _missing(periods: set[dt.date], months: int) -> set[dt.date]:
-    """Periods with no data between the first and last that have data."""
+    """Periods with no data between the first and last that have data (the pipeline's calendar)."""
     if not periods:
         return set()
-    found, day, last = set(), min(periods), max(periods)
-    while day <= last:
-        if day not in periods:
-            found.add(day)
-        day = _step(day, months)
-    return found
+    return set(pipeline.calendar(pd.Series(sorted(periods)), FREQUENCY_OF_STEP[months]).date) - periods
 
 
 def _runs(periods: list[dt.date], months: int) -> list[tuple[dt.date, dt.date]]:
@@ -227,10 +223,6 @@ class PublicChanges:
 EXAMPLES = 3
 
 
-def _label(start: pd.Timestamp, end: pd.Timestamp, frequency: str) -> str:
-    return f"{start:%b %Y}" if frequency == "monthly" else f"{start:%b %Y} to {end:%b %Y}"
-
-
 FIGURE_COLUMNS = ["period_start", "period_end", "area_code", "area_name", "area_type", "value", "lower_95",
                   "upper_95"]
 
@@ -288,7 +280,7 @@ def _latest(frame: pd.DataFrame, frequency: str) -> str:
     if force.empty:
         return ""
     last = force.sort_values("period_start").iloc[-1]
-    return _label(last["period_start"], last["period_end"], frequency)
+    return vocabulary.period_label(last["period_start"], frequency, last["period_end"])
 
 
 def _compare(measure: registry.Measure, old: pd.DataFrame, new: pd.DataFrame) -> MeasureChange:
@@ -297,8 +289,8 @@ def _compare(measure: registry.Measure, old: pd.DataFrame, new: pd.DataFrame) ->
                 & both["upper_95_old"].notna()]
     outside = both[(both["value"] < both["lower_95_old"]) | (both["value"] > both["upper_95_old"])]
     outside = outside.assign(size=(outside["value"] - outside["value_old"]).abs()).sort_values("size", ascending=False)
-    examples = [f"{r.area_name}, {_label(r.period_start, r.period_end, measure.frequency)}: {r.value_old:,.3g} -> "
-                f"{r.value:,.3g} (95% interval was {r.lower_95_old:,.3g} to {r.upper_95_old:,.3g})"
+    examples = [f"{r.area_name}, {vocabulary.period_label(r.period_start, measure.frequency, r.period_end)}: "
+                f"{r.value_old:,.3g} -> {r.value:,.3g} (95% interval was {r.lower_95_old:,.3g} to {r.upper_95_old:,.3g})"
                 for r in outside.head(EXAMPLES).itertuples()]
     return MeasureChange(measure.id, measure.title, _latest(old, measure.frequency), _latest(new, measure.frequency),
                          len(both), len(outside), examples)

@@ -148,11 +148,8 @@ def _shown(value: object) -> str:
 def area_codes() -> set[str]:
     """Areas a commentary may be about: every force and CSP of England and Wales, each force's
     unassigned bucket, and the configured force's combined (public site) areas."""
-    districts = config.districts()
-    forces = set(districts["pfa_code"])
-    csps = set(districts["csp_code"]) - {""}
     combined = {area.code for area in config.load_force().public_combined}
-    return forces | csps | combined | {config.unassigned_code(code) for code in forces}
+    return set(config.areas()["area_code"]) | combined
 
 
 def _plain(text: str, what: str, limit: int, one_line: bool) -> str:

@@ -96,6 +96,24 @@ def districts() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def areas() -> pd.DataFrame:
+    """Every CSP, force and force's unassigned bucket of England and Wales (area_code, area_name as ONS
+    names it, area_type csp | force | unassigned, force_code): the one list of areas a code can name."""
+    lookup = districts()
+    csps = lookup[lookup["csp_code"] != ""].drop_duplicates("csp_code")
+    forces = lookup.drop_duplicates("pfa_code")
+    rows = [
+        *({"area_code": r.csp_code, "area_name": r.csp_name, "area_type": "csp", "force_code": r.pfa_code}
+          for r in csps.itertuples()),
+        *({"area_code": r.pfa_code, "area_name": r.pfa_name, "area_type": "force", "force_code": r.pfa_code}
+          for r in forces.itertuples()),
+        *({"area_code": unassigned_code(r.pfa_code), "area_name": f"Unassigned ({r.pfa_name})",
+           "area_type": "unassigned", "force_code": r.pfa_code} for r in forces.itertuples()),
+    ]
+    return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=1)
 def forces() -> pd.DataFrame:
     """police.uk force names with their ONS police force area codes."""
     return pd.read_csv(REFERENCE_DIR / "forces.csv", dtype=str, keep_default_na=False)

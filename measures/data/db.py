@@ -26,20 +26,11 @@ QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
 def _areas(force: config.Force) -> pd.DataFrame:
-    """Every CSP and force of England and Wales, with the configured force's local names."""
-    districts = config.districts()
+    """Every CSP and force of England and Wales (config.areas), with the configured force's local names."""
     names = {a.code: a.name for a in force.csps}
-    csps = districts[districts["csp_code"] != ""].drop_duplicates("csp_code")
-    forces = districts.drop_duplicates("pfa_code")
-    rows = [
-        *({"area_code": r.csp_code, "area_name": names.get(r.csp_code, r.csp_name), "area_type": "csp",
-           "force_code": r.pfa_code} for r in csps.itertuples()),
-        *({"area_code": r.pfa_code, "area_name": r.pfa_name, "area_type": "force", "force_code": r.pfa_code}
-          for r in forces.itertuples()),
-        *({"area_code": config.unassigned_code(r.pfa_code), "area_name": f"Unassigned ({r.pfa_name})",
-           "area_type": "unassigned", "force_code": r.pfa_code} for r in forces.itertuples()),
-    ]
-    return pd.DataFrame(rows)
+    frame = config.areas().copy()
+    frame["area_name"] = frame["area_code"].map(names).fillna(frame["area_name"])
+    return frame
 
 
 def _area_population() -> pd.DataFrame:

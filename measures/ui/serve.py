@@ -141,12 +141,13 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _stop(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    """SIGTERM to each (the proxy first, so nobody new reaches a replica that is stopping), then wait; SIGKILL stragglers."""
+def stop_processes(processes: list[tuple[str, subprocess.Popen[bytes]]], timeout: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM to each (the proxy first, so nobody new reaches a replica that is stopping), then wait up to
+    `timeout` seconds in all; SIGKILL stragglers. The supervisor's way, and the benchmark's and tests' of it."""
     for _, process in processes:
         if process.poll() is None:
             process.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     for _, process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -197,7 +198,7 @@ def serve_replicas(public: bool, replicas: int, port: int, address: str, data_di
                     return 1
         return 0
     finally:
-        _stop(started)
+        stop_processes(started)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
