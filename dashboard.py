@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from measures.ui import app
+from measures.ui import app, views
 
 if app.public_mode():  # defence in depth, if the server was started without `python -m measures serve --public`
     st.set_option("client.showErrorDetails", "none")
@@ -25,7 +25,11 @@ if not app.public_mode():  # the public site has no way to change data: the page
     pages.append(st.Page("app_pages/commentary.py", title="Commentary", url_path="commentary",
                          icon=":material/edit_note:"))
 app.PAGES.update({page.url_path: page for page in pages if page.url_path})
-navigation = st.navigation(pages)
+hidden = []
+if app.public_mode():  # the analysts' addresses say plainly that no such page exists here (out of the navigation)
+    hidden = [st.Page(views.page_not_found, title="Page not found", url_path=path, visibility="hidden")
+              for path in ("update-data", "commentary")]
+navigation = st.navigation(pages + hidden)
 with st.sidebar:
     app.force_picker()
     st.caption(f"{app.force().name} · {'public site' if app.public_mode() else 'analyst mode'}")

@@ -23,7 +23,7 @@ if cover.months.empty:
 else:
     months = cover.months.assign(month=lambda f: f["month"].astype("datetime64[ns]"))
     st.plotly_chart(charts.coverage_timeline(months, months["month"].min().date(), months["month"].max().date()),
-                    key="coverage")
+                    key="coverage", alt="Chart: months with data in each dataset. Its summary and data follow it.")
     app.chart_notes(about.coverage_summary(cover),
                     months.assign(month=months["month"].dt.strftime("%Y-%m")), "dataset_coverage.csv", "coverage")
 st.dataframe(cover.datasets, hide_index=True)

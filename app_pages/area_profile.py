@@ -3,22 +3,21 @@
 import pandas as pd
 import streamlit as st
 
-from measures.core import profile, registry
+from measures.core import profile
 from measures.render import briefing, charts, geo
 from measures.ui import app, commentary_view, similar_view
 
 force = app.force()
-frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
-months = profile.available_months(frames)
+months = profile.months_between(app.scorecard_periods())
 with st.sidebar:
     area = app.area_picker()
     if not months:
-        st.warning("No measure has any data yet: load data on the Update data page or with `python -m measures ingest`.")
+        st.warning("No measure has any data yet." if app.public_mode() else
+                   "No measure has any data yet: load data on the Update data page or with `python -m measures ingest`.")
         st.stop()
     first, last = app.period_picker(months)
 
-pack = briefing.build(frames, force, area.code, first, last, app.public_mode(), app.data_version(),
-                      app.profile_windows(first, last), comments=app.commentaries())
+pack = app.area_pack(area.code, first, last)  # cached per data version, area and period
 st.title(f"Area profile: {area.name}")
 st.caption(f"{pack.period}. Every Plan measure against the {force.name} value and the range of its CSPs; "
            "colour says whether the difference is significant (99.8% or 95% limits), read through each measure's "
@@ -31,12 +30,16 @@ if pack.any_illustrative:
 
 chart, locator = st.columns([4, 1])
 with chart:
-    st.plotly_chart(charts.spine_chart(pack.table, f"{area.name} against the force, {pack.period}",
-                                       illustrative=pack.any_illustrative),
-                    key="spine_chart", config={"displayModeBar": False})
+    # Built once per data version, area and period (app.figure), like the pack it draws.
+    spine = app.figure("spine_chart", (area.code, first, last), lambda: charts.spine_chart(
+        pack.table, f"{area.name} against the force, {pack.period}", illustrative=pack.any_illustrative))
+    st.plotly_chart(spine, key="spine_chart", config={"displayModeBar": False}, alt=charts.alt_text(spine, ""))
+    st.caption(charts.spine_summary(pack.table, area.name))  # the chart's text alternative, right after it
 with locator:
-    st.plotly_chart(charts.locator_map(geo.csp_features(tuple(a.code for a in force.csps)), area.code),
-                    key="locator_map", config={"displayModeBar": False})
+    located = app.figure("locator_map", (area.code,), lambda: charts.locator_map(
+        geo.csp_features(tuple(a.code for a in force.csps)), area.code))
+    st.plotly_chart(located, key="locator_map", config={"displayModeBar": False},
+                    alt=f"Map: where {area.name} is in {force.name}. Its summary follows it.")
     st.caption(f"{area.name} (blue) among the {len(force.csps)} CSPs of {force.name}.")
 
 st.header("Findings")
@@ -90,7 +93,8 @@ with pdf_button:
     st.download_button("Download the briefing pack (PDF)", lambda: briefing.render_pdf(pack_html()),
                        file_name=f"{name}.pdf", mime="application/pdf", key="download_pack_pdf",
                        icon=":material/picture_as_pdf:", on_click="ignore")
-st.caption(f"Or from the command line: `python -m measures briefing --area {area.code} --from {first:%Y-%m} "
-           f"--to {last:%Y-%m}{' --public' if app.public_mode() else ''} --out {name}.pdf`")
-app.sources_footer("Sources and definitions: each measure's page, the registry (python -m measures list) and the "
+if not app.public_mode():  # command lines are for analysts, not the public
+    st.caption(f"Or from the command line: `python -m measures briefing --area {area.code} --from {first:%Y-%m} "
+               f"--to {last:%Y-%m} --out {name}.pdf`")
+app.sources_footer("Sources and definitions: each measure's page, the About the data page and the "
                    "pack's Sources and methods.", briefing.BOUNDARY_ATTRIBUTION)

@@ -29,7 +29,7 @@ if not targets.empty:
     st.subheader("Targets and assurance")
     st.caption("Assurance (NHS England's \"Making Data Count\"): whether the process, as its control limits show it, "
                "will consistently pass its target, consistently fail it, or pass and fail by chance (hit and miss).")
-    st.table(targets.set_index("Measure"))
+    st.markdown(calls_view.targets_html(targets), unsafe_allow_html=True)  # our own escaped HTML: icons and words
 
 st.subheader("Mean wait to answer")
 app.draw_part(calls_view.wait_control(force, area, period_from, period_to), "wait_control")

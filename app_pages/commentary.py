@@ -44,7 +44,7 @@ text = st.text_area("Commentary", max_chars=commentary.MAX_TEXT, key="commentary
 if st.button("Save and publish", type="primary", icon=":material/publish:"):
     try:
         saved = commentary.add(app.data_dir(), measure_id, area_code, period, text, role)
-    except (commentary.CommentaryRefused, store.StoreBusy) as exc:
+    except (commentary.CommentaryRefused, store.StoreBusy, store.DiskError) as exc:
         st.error(f"Not saved: {exc}", icon=":material/block:")  # our own words and codes only, never the text
     else:
         about = commentary.period_text(saved.measure_id, saved.period)

@@ -46,7 +46,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Rate per 1,000 residents by CSP")
     app.draw_part(hidden_view.csp_map(strand, area.code, period_from, period_to), "csp_map",
-                  on_select="rerun", selection_mode="single-object")
+                  on_select="rerun", selection_mode="points")
 with right:
     st.subheader("CSPs against the force rate")
     app.draw_part(hidden_view.funnel(strand, area.code, period_from, period_to), "funnel",

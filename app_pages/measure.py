@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from measures.core import measure_view, pipeline, registry
+from measures.core import export, measure_view, pipeline, registry
 from measures.render import charts, measure_parts
 from measures.ui import app, commentary_view
 
@@ -32,7 +32,7 @@ trend = measure_parts.trend_part(measure, series, area.name, f"{measure.title}, 
 if trend.figure is None:
     st.info(trend.summary)
 else:
-    st.plotly_chart(trend.figure, key="control_chart")
+    st.plotly_chart(trend.figure, key="control_chart", alt=charts.alt_text(trend.figure, trend.summary))
     st.caption(trend.summary)
 
 if period is not None:
@@ -41,13 +41,13 @@ if period is not None:
     st.plotly_chart(charts.interval_bars(csps, f"CSPs in {period:%b %Y}", measure.unit,
                                          force_value.iloc[0] if len(force_value) else None,
                                          pipeline.illustrative(csps)),
-                    key="areas_chart")
+                    key="areas_chart", alt=f"Chart: each CSP's value in {period:%b %Y}. Its summary follows it.")
     st.caption(f"Each CSP's value in {period:%b %Y} with its 95% interval; the dashed line is the force value.")
 
 st.subheader("Figures")
 table = measure_view.figures_table(series)
 st.dataframe(table, hide_index=True)
-st.download_button("Download these figures (CSV)", table.to_csv(index=False), file_name=f"{measure_id}.csv",
+st.download_button("Download these figures (CSV)", export.safe_csv(table), file_name=f"{measure_id}.csv",
                    mime="text/csv")
 if app.public_mode() and measure.disclosure_control:
     st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed.")

@@ -6,38 +6,16 @@ too; then a card per measure. Each card links to its measure's page with the mea
 in that page's address (registry.link): the month the card shows and the eleven before it, or its cohort.
 """
 
-import datetime as dt
-
-import pandas as pd
 import streamlit as st
 
-from measures.core import registry, scorecard, vocabulary
-from measures.data import commentary
+from measures.core import export, registry, scorecard, vocabulary
 from measures.ui import app
-
-
-def card_period(frame: pd.DataFrame, card: scorecard.Card, as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """The card's period (its latest, else the measure's latest up to as_of) and the start of the
-    twelve months that end there, both months the measure has data for."""
-    starts = sorted(pd.to_datetime(frame["period_start"]).dt.date.unique())
-    if card.latest is not None:
-        last = pd.Timestamp(card.latest["period_start"]).date()
-    else:
-        last = next((s for s in reversed(starts) if s <= as_of), None)
-    if last is None:
-        return None, None
-    if card.measure.frequency == "rolling_year":  # one ONS year is the period itself
-        return last, last
-    first_allowed = (pd.Timestamp(last) - pd.DateOffset(months=11)).date()
-    first = next((s for s in starts if first_allowed <= s <= last), last)
-    return first, last
 
 force = app.force()
 st.title("Police and Crime Plan: how are we doing?")
-frames = {measure.id: app.measure(measure.id) for measure in registry.measures()}
 with st.sidebar:
     area = app.area_picker()
-    periods = scorecard.periods(frames.values())
+    periods = app.scorecard_periods()
     as_of = app.as_of_picker(periods)
     since = app.since_picker(periods, as_of)
 reference = f"since {app.month_label(since)}" if since else "since the same period a year before"
@@ -48,25 +26,22 @@ if app.public_mode():
     st.info(vocabulary.SUPPRESSION_RULE + " So no victim or offender can be identified.")
 st.page_link(app.PAGES["area-profile"], label=f"Area profile and briefing pack (PDF, HTML) for {area.name}", icon=":material/description:", query_params=app.link_params(area=area.code))  # noqa: E501
 
-ordered = [m for theme in registry.THEMES for m in registry.measures() if m.theme == theme]
-cards = {m.id: scorecard.card(m, frames[m.id], area.code, as_of, since) for m in ordered}
-comments = app.commentaries()
-latest_comments = {m.id: commentary.latest(comments, m.id, area.code, as_of) for m in ordered}
-first_lines = {mid: commentary.first_line(item.text) for mid, item in latest_comments.items() if item is not None}
-table = scorecard.table(list(cards.values()), since, first_lines)
+# Cards, table, trends and links come cached per data version, area and period (app.overview).
+shown = app.overview(area.code, as_of, since)
+cards, table, first_lines = shown.cards, shown.table, shown.first_lines
 st.subheader("Scorecard")
 st.caption("One row per measure; click a column's name to sort by it. Commentary is the analysts' own words, "
            "not part of the statistics. Trend: up to three years of the area's values, oldest first.")
-trends = [[None if pd.isna(v) else float(v) for v in scorecard.trend(card)] for card in cards.values()]
-st.dataframe(table.drop(columns=["Measure id"]).assign(Trend=trends), hide_index=True, width="stretch",
+st.dataframe(table.drop(columns=["Measure id"]).assign(Trend=shown.trends), hide_index=True, width="stretch",
              key="scorecard", column_config={"Value": st.column_config.NumberColumn("Value", format="%.2f"),
                                              "Trend": st.column_config.LineChartColumn("Trend", width="small")})
-st.download_button("Download the scorecard (CSV)", table.to_csv(index=False),
+st.download_button("Download the scorecard (CSV)", export.safe_csv(table),
                    file_name=f"scorecard-{area.code}-{as_of:%Y-%m}.csv", mime="text/csv", key="download_scorecard",
                    icon=":material/download:")
 
+keep_force = app.link_params()  # the chosen force, kept in every card's link
 for theme in registry.THEMES:
-    theme_measures = [m for m in ordered if m.theme == theme]
+    theme_measures = [card.measure for card in cards.values() if card.measure.theme == theme]
     if not theme_measures:
         continue
     st.header(theme)
@@ -79,13 +54,13 @@ for theme in registry.THEMES:
                 if card.illustrative:
                     badges += f" :orange-badge[{app.ILLUSTRATIVE_LABEL}]"
                 st.markdown(f"**{measure.title}**  \n{badges}")
-                period_from, period_to = card_period(frames[measure.id], card, as_of)
+                period_from, period_to = shown.card_periods[measure.id]
                 url_path, params = registry.link(measure, area.code, period_from=period_from, period_to=period_to)
                 page = app.PAGES.get(url_path) or app.PAGES[registry.MEASURE_PAGE]
                 if page.url_path != url_path:  # the measure's page is not on this site: the detail page
                     params = {"measure": measure.id, "area": area.code}
                 st.page_link(page, label="Open the measure page", icon=":material/arrow_forward:",
-                             query_params=app.link_params(**params))
+                             query_params={**keep_force, **params})
             with figures:
                 if card.latest is None:
                     st.markdown("No data for this area.")
@@ -97,4 +72,4 @@ for theme in registry.THEMES:
                 if measure.id in first_lines:  # typed by people: plain text, never Markdown
                     st.caption("Commentary (analysts' words, not statistics):")
                     st.text(first_lines[measure.id])
-app.sources_footer("Sources and definitions: see each measure's page and the registry (python -m measures list).")
+app.sources_footer("Sources and definitions: see each measure's page and the About the data page.")

@@ -67,7 +67,7 @@ with left:
     st.caption(f"The force rate here is {view.benchmark_text(offender, cohort)}.")
 with right:
     st.subheader("Reoffending rate on the map")
-    app.draw_part(view.csp_map(offender, cohort, area.code), "csp_map", on_select="rerun", selection_mode="single-object")
+    app.draw_part(view.csp_map(offender, cohort, area.code), "csp_map", on_select="rerun", selection_mode="points")
 
 st.subheader(f"{area.name}: reoffending rate by cohort")
 app.draw_part(view.trend(offender, area), "trend")

@@ -1,13 +1,16 @@
 """Update data (analyst mode only): upload files, read the check's report, then publish.
 
 The router does not register this page on the public site; the page also refuses to run
-there itself, before any uploader is drawn (defence in depth).
+there itself, before any uploader is drawn (defence in depth). The check runs in a separate
+process with a memory limit (measures.data.isolated), so one upload cannot take the server down.
+Text that comes from the files or the folders (names, problems, errors) is drawn as plain text
+(st.text, st.code, st.dataframe), never as Markdown: st.error, st.caption and the rest render it.
 """
 
 import pandas as pd
 import streamlit as st
 
-from measures.data import publishing, store
+from measures.data import isolated, publishing, store
 from measures.ui import app
 
 if app.public_mode():
@@ -16,6 +19,12 @@ if app.public_mode():
 
 CANDIDATE, REFUSED, PUBLISHED = "update_candidate", "update_refused", "update_published"
 CONFIRM = "update_confirm_partial"
+
+
+def _failed(what: str, exc: Exception) -> None:
+    """A refusal: our words as the message, the error's own text (it may name a file) as plain text."""
+    st.error(what, icon=":material/block:")
+    st.text(" ".join(str(exc).split()))
 
 
 def _forget_check() -> None:
@@ -46,7 +55,8 @@ if st.button("Check the files", type="primary", disabled=not uploads, icon=":mat
     with st.spinner("Checking every row..."):
         try:
             st.session_state[CANDIDATE] = publishing.validate(
-                source, [(f.name, f.getvalue()) for f in uploads], app.data_dir(), illustrative=illustrative)
+                source, [(f.name, f.getvalue()) for f in uploads], app.data_dir(), illustrative=illustrative,
+                memory_limit=isolated.limit_bytes())
         except publishing.Refused as refused:
             st.session_state[REFUSED] = refused.problems
 
@@ -64,8 +74,8 @@ if candidate is not None:
     rows.metric("Rows read", f"{candidate.report.rows:,}")
     st.code("\n".join(candidate.report.lines) or "(no details)", language=None, wrap_lines=True)
     if candidate.skipped:
-        st.caption(f"Left out of the archive (not {source} files): " + ", ".join(candidate.skipped[:20])
-                   + (" ..." if len(candidate.skipped) > 20 else ""))
+        st.caption(f"Left out of the archive (not {source} files):")
+        st.code("\n".join(candidate.skipped[:20]) + ("\n..." if len(candidate.skipped) > 20 else ""), language=None)
     if candidate.changes:
         st.dataframe(pd.DataFrame([{"table": c.table, "rows now": c.rows_before, "rows after publishing": c.rows_after}
                                    for c in candidate.changes]), hide_index=True, width="stretch")
@@ -86,8 +96,8 @@ if candidate is not None:
                       icon=":material/publish:"):
         try:
             publishing.publish(candidate, app.data_dir(), allow_partial=confirmed)
-        except (publishing.StaleCandidate, publishing.Incomplete, store.StoreBusy) as exc:
-            st.error(f"Not published: {exc}", icon=":material/block:")
+        except (publishing.StaleCandidate, publishing.Incomplete, store.StoreBusy, store.DiskError) as exc:
+            _failed("Not published; the published data is unchanged:", exc)
         else:
             st.session_state.pop(CANDIDATE, None)
             st.session_state.pop(CONFIRM, None)
@@ -129,8 +139,8 @@ if versions:
         if st.button("Roll back", icon=":material/undo:"):
             try:
                 store.rollback(app.data_dir(), chosen)
-            except (store.VersionError, store.StoreBusy) as exc:
-                st.error(f"Not rolled back: {exc}", icon=":material/block:")
+            except (store.VersionError, store.StoreBusy, store.DiskError) as exc:
+                _failed("Not rolled back; the published data is unchanged:", exc)
             else:
                 _forget_check()  # a check made against the version rolled back from is stale now
                 st.session_state[PUBLISHED] = f"Rolled back: version {chosen} is current again."

@@ -163,8 +163,7 @@ def _list(args: argparse.Namespace) -> int:
     flags = export.illustrative_by_measure(args.data_dir)
     table["illustrative"] = pd.Series([flags[i] for i in table["id"]], dtype="object")
     if args.format == "csv":  # booleans as in exports: true/false
-        sys.stdout.write(table.assign(illustrative=table["illustrative"].map({True: "true", False: "false"}))
-                         .to_csv(index=False, lineterminator="\n"))
+        sys.stdout.write(export.safe_csv(table.assign(illustrative=table["illustrative"].map({True: "true", False: "false"}))))
     else:
         for row in table.itertuples():
             flag = " [no data loaded]" if row.illustrative is None else " [illustrative]" if row.illustrative else ""
@@ -173,7 +172,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _similar(args: argparse.Namespace) -> int:
-    from measures.core import similar
+    from measures.core import export, similar
     from measures.data.validation import UsageError
 
     if args.all == (args.code is not None):
@@ -185,7 +184,7 @@ def _similar(args: argparse.Namespace) -> int:
     except KeyError:
         raise UsageError(f"{args.code} is not a CSP code of England or Wales") from None
     if args.format == "csv":
-        sys.stdout.write(frame.to_csv(index=False, lineterminator="\n"))
+        sys.stdout.write(export.safe_csv(frame))
         return 0
 
     def imd(score: float) -> str:  # blank (NaN) for Welsh CSPs: no English IMD
@@ -242,14 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from measures.data.ingest import IngestError
     from measures.data.publishing import StaleCandidate
-    from measures.data.store import StoreBusy, VersionError
+    from measures.data.store import DiskError, StoreBusy, VersionError
     from measures.data.validation import UsageError
 
     try:
         return {"ingest": _ingest, "export": _export, "list": _list, "demo-data": _demo_data,
                 "serve": _serve, "briefing": _briefing, "similar": _similar, "versions": _versions,
                 "rollback": _rollback}[args.command](args)
-    except (IngestError, StoreBusy, StaleCandidate, UsageError, VersionError) as exc:
+    except (IngestError, StoreBusy, StaleCandidate, UsageError, VersionError, DiskError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader stopped early (`| head`): not an error, as for any Unix tool

@@ -106,14 +106,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str] | None = None, args: list[str] | None = None) -> Iterator[str]:
-    """`streamlit run dashboard.py` on a free loopback port; yields its base URL."""
+def streamlit_server(env: dict[str, str] | None = None, args: list[str] | None = None,
+                     plain: bool = False) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free loopback port; yields its base URL. In public mode, the
+    public server exactly as `python -m measures serve --public` starts it (its settings, security
+    headers and refusals), so every public browser test also runs under its Content-Security-Policy;
+    `plain` runs dashboard.py itself (the tests showing what the hardening adds)."""
+    from measures.ui import serve
+
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", *(args or [])],
-        cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    env = {**os.environ, **(env or {})}
+    if env.get("MEASURES_PUBLIC") == "1" and not plain:
+        argv = serve.command(True, port, "127.0.0.1")
+    else:
+        argv = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard.py"), "--server.port", str(port),
+                "--server.address", "127.0.0.1", "--server.headless", "true"]
+    process = subprocess.Popen([*argv, *(args or [])], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -167,8 +176,8 @@ def open_page(browser, url: str, wait_for: str | None = PLOTLY_DRAWN):
     return page
 
 
-def canvas_is_drawn(page, selector: str = "[data-testid=stDeckGlJsonChart]") -> bool:
-    """A map canvas has many different colours once deck.gl has drawn polygons into it."""
+def canvas_is_drawn(page, selector: str = ".js-plotly-plot:has(.colorbar)") -> bool:
+    """A map (a Plotly drawing of the boundaries, with its colour bar) has many colours once drawn."""
     from PIL import Image
 
     element = page.locator(selector).first

@@ -57,5 +57,5 @@ def test_south_wales_recorded_crime_draws_its_csp_map(server, browser):
     no_error(page)
     assert page.locator(".st-key-picker_force input[role=combobox]").input_value() == "South Wales"
     assert page.get_by_text("South Wales: crimes published by data.police.uk").count() == 1
-    assert canvas_is_drawn(page, ".st-key-csp_map [data-testid=stDeckGlJsonChart]")
+    assert canvas_is_drawn(page, ".st-key-csp_map .js-plotly-plot")
     page.close()

@@ -3,15 +3,13 @@ maps, a shared link reopens the same view, and a click on a CSP of the map selec
 
 from __future__ import annotations
 
-import math
 import time
 
-import pandas as pd
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from measures.data.config import load_force
-from measures.render import charts
 from tests.conftest import canvas_is_drawn, needs_browser, open_page, streamlit_server
+from tests.test_browser_maps import csp_point
 
 pytestmark = needs_browser
 FORCE = load_force()
@@ -95,8 +93,8 @@ def test_about_data_draws_the_coverage_chart(server, browser):
 def click_until_selected(page, x: float, y: float, code: str, attempts: int = 3) -> None:
     """Click a point of the map until the rerun it starts writes the CSP into the address.
 
-    Under heavy load on a 2-core machine deck.gl sometimes takes a slow click for a press rather
-    than a tap; a person would click again, and so does this (a map that never selects still fails).
+    Under heavy load on a 2-core machine a click can land while the page is still busy; a person
+    would click again, and so does this (a map that never selects still fails).
     """
     for attempt in range(attempts):
         page.mouse.move(x, y)
@@ -109,38 +107,24 @@ def click_until_selected(page, x: float, y: float, code: str, attempts: int = 3)
                 raise
 
 
-def _pixel(longitude: float, latitude: float, view, box: dict) -> tuple[float, float]:
-    """Where a point is on the map's canvas (Web Mercator, deck.gl's 512-pixel world at zoom 0)."""
-    scale = 512 * 2 ** view.zoom
-
-    def world(lon: float, lat: float) -> tuple[float, float]:
-        x = (lon + 180) / 360 * scale
-        y = (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * scale
-        return x, y
-
-    cx, cy = world(view.longitude, view.latitude)
-    px, py = world(longitude, latitude)
-    return box["x"] + box["width"] / 2 + (px - cx), box["y"] + box["height"] / 2 + (py - cy)
-
-
 def test_clicking_a_csp_on_the_map_selects_it_and_the_map_keeps_its_view(server, browser):
-    codes = [a.code for a in FORCE.published().csps]  # the public site's areas
-    view = charts.csp_map(pd.DataFrame({"area_code": codes, "area_name": codes, "rate": 1.0}), "rate", "").initial_view_state
     page = open_view(browser, server + "/recorded-crime")
-    deck = page.locator("[data-testid=stDeckGlJsonChart]").first
-    deck.scroll_into_view_if_needed()
-    assert canvas_is_drawn(page)
-    box = deck.bounding_box()
-    # Inland points well inside two CSPs: Bodmin (Cornwall) and Okehampton (West Devon, South Devon and Dartmoor).
-    for (longitude, latitude), code, name in (((-4.72, 50.47), "E22000356-E22000050", "Cornwall and Isles of Scilly"),
-                                              ((-4.00, 50.74), "E22000364", "South Devon and Dartmoor")):
-        x, y = _pixel(longitude, latitude, view, box)
+    the_map = page.locator(".st-key-csp_map").first
+    the_map.scroll_into_view_if_needed()
+    assert canvas_is_drawn(page, ".st-key-csp_map .js-plotly-plot")
+    box = the_map.bounding_box()
+    for code, name in (("E22000356-E22000050", "Cornwall and Isles of Scilly"),
+                       ("E22000364", "South Devon and Dartmoor")):
+        x, y = csp_point(page, ".st-key-csp_map", code)
         click_until_selected(page, x, y, code)
         settle(page)
         assert name in area_shown(page)
         assert page.get_by_text(f"{name}: crimes by month").count() == 1
-        deck = page.locator("[data-testid=stDeckGlJsonChart]").first
-        assert deck.bounding_box() == box  # the map stayed where it was on the page
+        the_map = page.locator(".st-key-csp_map").first
+        assert the_map.bounding_box() == box  # the map stayed where it was on the page
+        assert csp_point(page, ".st-key-csp_map", code) == (x, y)  # and drew the CSP where it was
+        labels = page.locator(".st-key-csp_map .annotation-text").all_text_contents()
+        assert labels == [name]  # the selected CSP is labelled on the map
     assert_no_error(page)
     page.close()
 

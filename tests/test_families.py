@@ -17,6 +17,7 @@ from measures.core import registry
 from measures.data import config, store
 from measures.data.ingest import IngestError, hidden_crime
 from measures.paths import DEFAULT_REGISTRY_FILE, REPO_ROOT
+from measures.ui import recorded_view
 from tests.conftest import PAGE_ADDRESSES, open_app_page, tree_hash
 
 FORCE = config.load_force()
@@ -71,7 +72,8 @@ def text_of(at) -> str:
     parts += [i.value for i in at.info] + [w.value for w in at.warning]
     for element in at.get("plotly_chart"):
         title = json.loads(element.proto.spec)["layout"].get("title", {})
-        parts.append(title.get("text", "") if isinstance(title, dict) else str(title))
+        text = title.get("text", "") if isinstance(title, dict) else str(title)
+        parts.append(text.replace("<br>", " "))  # long titles wrap onto lines (charts.wrap_title)
     return "\n".join(parts)
 
 
@@ -379,7 +381,10 @@ def test_a_new_police_uk_crime_type_is_one_registry_entry(temp_registry):
     assert at.multiselect[0].value == ["Burglary"]
     assert "Burglary (police.uk)" in text_of(at)
     start, end = at.query_params["from"], at.query_params["to"]
-    table = at.dataframe[0].value
+    shown_table = at.dataframe[0].value  # its columns in words (recorded_view.figures_table)
+    table = pd.DataFrame({"month": pd.to_datetime(shown_table["Month"], format="%b %Y").dt.strftime("%Y-%m"),
+                          "area_code": shown_table["ONS code"], "crimes": shown_table["Crimes"],
+                          "area_type": shown_table["Area type"].map({v: k for k, v in recorded_view.AREA_TYPES.items()})})
     direct = duckdb.sql(
         f"""select strftime(month, '%Y-%m') as month, area_code, sum(count)::bigint as crimes
             from read_parquet('{store.table_path(REPO_ROOT / "data", "police_uk_counts")}')

@@ -15,6 +15,7 @@ from measures.core import registry, vocabulary
 from measures.data import published
 from measures.data.config import load_force
 from measures.paths import DEFAULT_DATA_DIR, SHARED_DATA_DIR
+from measures.render import charts
 from measures.ui.app import ATTRIBUTION, ILLUSTRATIVE_LABEL
 from tests.conftest import open_app_page
 
@@ -246,7 +247,7 @@ def test_recorded_crime_plymouth_has_notes_under_every_chart():
     assert any(s.value == "Plymouth: crimes by month" for s in at.subheader)
     assert len(at.get("download_button")) >= 4  # trend, CSP map, hex map, figures table
     assert any("Plymouth recorded" in c.value for c in at.caption)
-    assert any("Click a CSP" in c.value for c in at.caption)
+    assert any(charts.CLICK_NOTE in c.value for c in at.caption)
     assert any("hexagons" in c.value for c in at.caption)
 
 

@@ -176,7 +176,7 @@ def test_overview_measure_page_and_profile_show_one_signal(monkeypatch, measure_
     # The card's title, then its figures.
     title = next(i for i, t in enumerate(texts) if t.startswith(f"**{registry.get(measure_id).title}**"))
     figures = next(t for t in texts[title:] if "Signal:" in t)
-    assert f"Signal: **{label}**" in figures, figures
+    assert "Signal: ![](data:image/svg+xml;base64," in figures and f") **{label}**" in figures, figures
 
     measure_page = open_app_page(page, area=area, to=month, **params)
     assert label in _texts(measure_page), label
@@ -219,7 +219,7 @@ def test_a_rolling_year_measure_gets_no_signal():
     latest = rows.iloc[-1]
     meaning, kind = scorecard.latest_signal(latest)
     assert (meaning, kind) == (pipeline.NOT_ASSESSED_ROLLING, "none")
-    assert vocabulary.signal_label(meaning) == "– Not assessed (overlapping rolling years)"
+    assert vocabulary.signal_label(meaning) == "Not assessed (overlapping rolling years)"
     assert vocabulary.SIGNAL_WORDS[meaning] == "not assessed"
 
 
@@ -257,7 +257,7 @@ def test_overview_card_and_area_profile_name_the_rolling_year(monkeypatch):
     assert figures.startswith("Year ending Jun 2025: **"), figures
     # The year ending Jun 2024 is not loaded (and the edition before overlaps): no comparison, no "previous".
     assert "Change since the year ending Jun 2024: no comparison" in figures and "previous" not in figures
-    assert f"Signal: **{label}**" in figures, figures
+    assert "Signal: ![](data:image/svg+xml;base64," in figures and f") **{label}**" in figures, figures
     # Up to Dec 2024 the year ending Jun 2025 has not ended: the card is the year ending Dec 2024.
     figures = next(t for t in [str(m.value) for m in open_app_page(None, area=EXETER, to="2024-12").markdown][title:]
                    if "Signal:" in t)

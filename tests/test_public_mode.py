@@ -116,10 +116,11 @@ def _http(url: str, method: str = "GET", body: bytes | None = None, headers: dic
 def test_public_server_refuses_uploads_and_foreign_origins(public_server):
     status, _, body = _http(public_server + "/_stcore/health")
     assert (status, body) == (200, b"ok")
-    # Streamlit's upload endpoint exists on every server: without the XSRF cookie and token it refuses.
+    # Streamlit's upload endpoint exists on every server: the public one refuses it before anything else
+    # (measures/ui/public_server.py; tests/test_public_hardening.py tries it with a valid XSRF token too).
     status, _, body = _http(public_server + "/_stcore/upload_file/some-session/some-file", "PUT", b"a,b\n1,2\n",
                             {"Content-Type": "text/csv", "Origin": "http://evil.example"})
-    assert status == 403 and b"XSRF" in body
+    assert status == 403 and b"not available on the public site" in body
     _, headers, _ = _http(public_server + "/_stcore/health", headers={"Origin": "http://evil.example"})
     assert "Access-Control-Allow-Origin" not in headers  # CORS on: another site's scripts cannot read responses
 

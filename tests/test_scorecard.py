@@ -92,7 +92,7 @@ def test_a_rolling_year_card_names_its_year_and_compares_only_with_a_year_before
     text = scorecard.figures_markdown(shown)
     assert text.startswith("Year ending Jun 2025: **100** per 1,000 residents"), text
     assert "Change since the year ending Jun 2024: no comparison  \n" in text and "previous" not in text
-    assert "Signal: **– Not assessed (overlapping rolling years)**" in text
+    assert "Signal: ![](data:image/svg+xml;base64," in text and ") **Not assessed (overlapping rolling years)**" in text
 
 
 def test_a_rolling_year_counts_from_its_last_month():

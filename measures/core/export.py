@@ -102,6 +102,37 @@ def illustrative_by_measure(data_dir: Path, con: duckdb.DuckDBPyConnection | Non
     return flags
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which every text cell a spreadsheet would run as a formula starts with a single quote.
+
+    Only text cells: a negative number stays a number (it is written as -1.5, which a spreadsheet reads
+    as a number). Column names are text from the code, not from data, but are treated the same way.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(_neutral_cell)
+    out.columns = [_neutral_cell(c) for c in out.columns]
+    return out
+
+
+def _neutral_cell(value: object) -> object:
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def safe_csv(frame: pd.DataFrame, **options: object) -> str:
+    """`frame.to_csv` for anything a user downloads or exports: formula cells neutralised (`neutralise`).
+
+    Every CSV the app or the command line writes goes through here, so no call site can forget it."""
+    buffer = io.StringIO()
+    neutralise(frame).to_csv(buffer, **{"index": False, "lineterminator": "\n", **options})
+    return buffer.getvalue()
+
+
 def to_csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
     for column in ("period_start", "period_end", "baseline_start"):
@@ -114,9 +145,7 @@ def to_csv(frame: pd.DataFrame) -> str:
         values = pd.to_numeric(out[column], errors="coerce")
         if ((values.dropna() % 1) == 0).all():
             out[column] = values.astype("Int64")
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, float_format="%.10g", lineterminator="\n")
-    return buffer.getvalue()
+    return safe_csv(out, float_format="%.10g")
 
 
 def to_parquet(frame: pd.DataFrame) -> bytes:

@@ -64,8 +64,20 @@ CARD_COLUMNS = ("period_start", "period_end", "area_code", "value", "lower_95", 
                 "suppression", "signal", "signal_meaning", "period_type", "target", "assurance", "illustrative")
 
 
+def rows_by_area(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A measure's rows as cards read them, split by area once (a page keeps this per data version and
+    gives `card` an area's rows): the CARD_COLUMNS, period_start as a timestamp, oldest first, and for
+    a rolling year the month it is out in (`as_of_month`, its end's month)."""
+    rows = frame[[c for c in CARD_COLUMNS if c in frame]].copy()
+    rows["period_start"] = pd.to_datetime(rows["period_start"])
+    if "period_end" in rows:
+        rows["as_of_month"] = pd.to_datetime(rows["period_end"]).dt.to_period("M").dt.to_timestamp()
+    rows = rows.sort_values("period_start", kind="stable")
+    return {str(code): part for code, part in rows.groupby("area_code", sort=False)}
+
+
 def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: dt.date | None = None,
-         since: dt.date | None = None) -> Card:
+         since: dt.date | None = None, area_rows: pd.DataFrame | None = None) -> Card:
     """Summarise one measure for one area up to `as_of` (the latest period if None).
 
     The signal is the one the pipeline gave that period (measures.core.pipeline.add_signals: limits
@@ -74,15 +86,17 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
     A rolling year counts as of its last month (the year ending Jun 2025 is not out in Dec 2024),
     and has no "previous" period: the edition before overlaps it by six months, so the only
     change a card gives is on the year ending 12 months before.
+
+    `area_rows`: the area's rows from rows_by_area(frame), when the caller has them (`frame` is then
+    not read).
     """
-    mine = frame["area_code"].to_numpy() == area_code
-    rows = frame.loc[mine, [c for c in CARD_COLUMNS if c in frame]]
-    rows["period_start"] = pd.to_datetime(rows["period_start"])
+    if area_rows is None:
+        area_rows = rows_by_area(frame[frame["area_code"].to_numpy() == area_code]).get(area_code)
+    rows = area_rows if area_rows is not None else frame.iloc[:0][[c for c in CARD_COLUMNS if c in frame]]
     rolling = measure.frequency == ROLLING_YEAR
-    if as_of is not None:
-        when = pd.to_datetime(rows["period_end"]).dt.to_period("M").dt.to_timestamp() if rolling else rows["period_start"]
-        rows = rows[when <= pd.Timestamp(as_of)]
-    rows = rows.sort_values("period_start")
+    if as_of is not None and len(rows):
+        when = rows["as_of_month"] if rolling else rows["period_start"]
+        rows = rows[(when <= pd.Timestamp(as_of)).to_numpy()]
     if rows.empty:
         return Card(measure, rows, None, None, None, "none", "none", None, False)
     position = {start: index for index, start in enumerate(rows["period_start"])}
@@ -103,6 +117,28 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
                 _target_met(target, latest), bool(latest["suppressed"]), since=reference,
                 change=change(latest, reference), assurance=str(latest.get("assurance") or ""), target=target,
                 illustrative=pipeline.illustrative(rows))
+
+
+def period_starts(frame: pd.DataFrame) -> list[dt.date]:
+    """Every period start a measure has data for, in any area, oldest first."""
+    return sorted(pd.to_datetime(frame["period_start"]).dt.date.unique())
+
+
+def card_period(starts: list[dt.date], card: Card, as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The card's period (its latest, else the measure's latest up to as_of) and the start of the
+    twelve months that end there, both months the measure has data for (`starts`: period_starts of
+    the measure's frame): the period the card's link opens its measure page at."""
+    if card.latest is not None:
+        last = pd.Timestamp(card.latest["period_start"]).date()
+    else:
+        last = next((s for s in reversed(starts) if s <= as_of), None)
+    if last is None:
+        return None, None
+    if card.measure.frequency == ROLLING_YEAR:  # one ONS year is the period itself
+        return last, last
+    first_allowed = (pd.Timestamp(last) - pd.DateOffset(months=11)).date()
+    first = next((s for s in starts if first_allowed <= s <= last), last)
+    return first, last
 
 
 # Points of a trend (the Overview's and the profile's sparkline): three years of months or cohorts; rolling
@@ -235,7 +271,7 @@ def target_text(card: Card) -> str:
     if card.target is None:
         return "Target: none stated"
     met = "" if card.target_met is None else (" (met in this period)" if card.target_met else " (not met in this period)")
-    return f"Target: {card.target.text()}{met} · Assurance: **{vocabulary.assurance_label(card.assurance)}**"
+    return f"Target: {card.target.text()}{met} · Assurance: {vocabulary.assurance_markdown(card.assurance)}"
 
 
 def figures_markdown(card: Card, since: dt.date | None = None) -> str:
@@ -253,7 +289,7 @@ def figures_markdown(card: Card, since: dt.date | None = None) -> str:
         f"95% interval {format_value(latest['lower_95'], measure.unit)} to "
         f"{format_value(latest['upper_95'], measure.unit)}  \n"
         f"{changes}  \n"
-        f"Signal: **{vocabulary.signal_label(card.signal)}**  \n"
+        f"Signal: {vocabulary.signal_markdown(card.signal)}  \n"
         f"{target_text(card)}"
     )
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from measures.core import update_report
-from measures.data import store
+from measures.data import isolated, store
 from measures.data.ingest import IngestError, IngestReport, sources
 
 # What an analyst can load, as the page names them (the one table of ingest sources).
@@ -123,28 +123,45 @@ def safe_name(name: str) -> str:
     return cleaned or "upload.csv"
 
 
-def _unique(folder: Path, name: str) -> Path:
-    path, n = folder / name, 1
-    while path.exists():
-        n += 1
-        path = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
-    return path
+class _UniqueNames:
+    """New file names in one folder that only we write to: the names given out are remembered, so the
+    n-th file named like the others costs one step, not n (a .zip of 2,000 same-named members)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+        self.last: dict[str, int] = {}  # name -> the last number tried for it
+
+    def __call__(self, name: str) -> Path:
+        candidate, n = name, self.last.get(name, 1)
+        while candidate in self.used:
+            n += 1
+            candidate = f"{Path(name).stem}-{n}{Path(name).suffix}"
+        self.last[name] = n
+        self.used.add(candidate)
+        return self.folder / candidate
+
+
+ENCRYPTED = 0x1  # a zip member's general-purpose flag bit 0 (PKWARE APPNOTE 4.4.4)
 
 
 def _extract_zip(archive: Path, folder: Path, pattern: str, shown: str) -> tuple[list[Path], list[str]]:
     """The CSV members of a .zip that match the source's file names, flattened into `folder`."""
+    unique = _UniqueNames(folder)
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = [m for m in bundle.infolist() if not m.is_dir()]
             if sum(m.file_size for m in members) > MAX_EXTRACTED_BYTES:
                 raise IngestError(shown, f"the archive unpacks to more than {MAX_EXTRACTED_BYTES // 1024**3} GiB")
+            if any(m.flag_bits & ENCRYPTED for m in members):
+                raise IngestError(shown, "the archive is encrypted (password-protected); upload it without a password")
             taken, skipped, written = [], [], 0
             for member in members:
                 name = safe_name(member.filename)
                 if not fnmatch.fnmatch(name, pattern):
                     skipped.append(f"{shown}/{member.filename}")
                     continue
-                target = _unique(folder, name)
+                target = unique(name)
                 with bundle.open(member) as source, open(target, "wb") as out:
                     while chunk := source.read(1 << 20):  # count what really comes out, not what the header says
                         written += len(chunk)
@@ -152,8 +169,10 @@ def _extract_zip(archive: Path, folder: Path, pattern: str, shown: str) -> tuple
                             raise IngestError(shown, f"the archive unpacks to more than {MAX_EXTRACTED_BYTES // 1024**3} GiB")
                         out.write(chunk)
                 taken.append(target)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError):
         raise IngestError(shown, "not a readable .zip archive") from None
+    except NotImplementedError:  # e.g. deflate64, which zipfile cannot read
+        raise IngestError(shown, "the archive uses a compression method that cannot be read; use ordinary zip") from None
     if not taken:
         raise IngestError(shown, f"the archive holds no file named like {pattern}")
     return taken, skipped
@@ -164,11 +183,12 @@ def save_uploads(uploads: list[tuple[str, bytes]], folder: Path, source: str) ->
     folder.mkdir(parents=True, exist_ok=True)
     pattern = getattr(importlib.import_module(sources.ADAPTERS[source]), "FILE_PATTERN", "*.csv")
     files, skipped = [], []
+    unique = _UniqueNames(folder)
     for name, content in uploads:
-        target = _unique(folder, safe_name(name))
+        target = unique(safe_name(name))
         target.write_bytes(content)
         if target.suffix.lower() == ".zip":
-            unpacked = folder / f"{target.stem}-unzipped"
+            unpacked = unique(f"{target.stem}-unzipped")
             unpacked.mkdir()
             taken, left = _extract_zip(target, unpacked, pattern, target.name)
             target.unlink()
@@ -212,9 +232,11 @@ def _shown_file(file: str, workdir: Path) -> str:
 
 
 def validate(source: str, uploads: list[tuple[str, bytes]], data_dir: Path, illustrative: bool = False,
-             work_root: Path | None = None) -> Candidate:
+             work_root: Path | None = None, memory_limit: int | None = None) -> Candidate:
     """Run the ingest of `source` on the uploads against a private copy of the published data.
 
+    With `memory_limit` (bytes) the check runs in a separate process limited to that much memory
+    (measures.data.isolated): the Update data page's way, so one upload cannot take the server down.
     Raises Refused (file, line, problem) for bad input; the published folder is never touched.
     """
     refuse_in_public_mode()
@@ -222,20 +244,42 @@ def validate(source: str, uploads: list[tuple[str, bytes]], data_dir: Path, illu
         raise Refused([Problem("(source)", None, f"unknown source {source!r}")])
     if not uploads:
         raise Refused([Problem("(no files)", None, "choose at least one file")])
-    workdir = _workdir(work_root)
+    names = ", ".join(safe_name(n) for n, _ in uploads)
+    work_root = work_root or WORK_ROOT
+    workdir: Path | None = None
     try:
+        workdir = _workdir(work_root)
         files, skipped = save_uploads(uploads, workdir / "uploads", source)
         loaded = [{"name": safe_name(name), "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}
                   for name, content in uploads]
-        return _check(source, files, Path(data_dir), workdir, illustrative, loaded, skipped)
+        args = (source, files, Path(data_dir), workdir, illustrative, loaded, skipped)
+        if memory_limit is None:
+            return _check(*args)
+        candidate: Candidate = isolated.call(f"{__name__}:_check", args, memory_limit)
+        return candidate
     except IngestError as error:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise Refused([Problem(_shown_file(error.file, workdir), error.line, error.problem)]) from None
+        _remove(workdir)
+        shown = _shown_file(error.file, workdir) if workdir else error.file
+        raise Refused([Problem(shown, error.line, error.problem)]) from None
+    except (isolated.OutOfMemory, isolated.ChildDied) as error:
+        _remove(workdir)
+        raise Refused([Problem(names, None, str(error))]) from None
+    except (OSError, store.DiskError) as error:  # our own folders: the working copy, or reading the published data
+        _remove(workdir)
+        in_data = isinstance(error, OSError) and store.error_in(error, Path(data_dir))
+        cause = error.cause if isinstance(error, store.DiskError) else store.disk_cause(error)
+        folder = "the data folder" if in_data else f"the working folder {work_root}"
+        raise Refused([Problem(names, None, f"could not be checked: {cause} in {folder}; nothing was loaded")]) from None
     except Exception as error:  # a bug or an input no check foresaw: refuse it, say what, publish nothing
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove(workdir)
         first_line = str(error).splitlines()[0][:200] if str(error) else ""
-        message = _shown_file(f"could not be loaded ({type(error).__name__}: {first_line})", workdir)
-        raise Refused([Problem(", ".join(safe_name(n) for n, _ in uploads), None, message)]) from None
+        message = f"could not be loaded ({type(error).__name__}: {first_line})"
+        raise Refused([Problem(names, None, _shown_file(message, workdir) if workdir else message)]) from None
+
+
+def _remove(workdir: Path | None) -> None:
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def validate_paths(source: str, paths: list[Path], data_dir: Path, illustrative: bool = False,
@@ -243,16 +287,28 @@ def validate_paths(source: str, paths: list[Path], data_dir: Path, illustrative:
     """The command line's check: `validate` with files where they are (read in place, never copied).
 
     Errors propagate as the ingest raised them (IngestError names the analyst's own path)."""
-    workdir = _workdir(work_root)
+    work_root = work_root or WORK_ROOT
+    workdir: Path | None = None
     try:
+        workdir = _workdir(work_root)
         return _check(source, list(paths), Path(data_dir), workdir, illustrative, _file_records(source, paths), [])
+    except store.DiskError as error:  # the sandbox's own publish: name the working folder, not the sandbox
+        _remove(workdir)
+        raise store.DiskError(f"{work_root}: could not write the check's working copy: {error.cause}; nothing was "
+                              "published", error.cause) from None
+    except OSError as error:
+        _remove(workdir)
+        if store.is_disk_error(error, work_root):  # the private copy: say so, not which temporary file
+            cause = store.disk_cause(error)
+            raise store.DiskError(f"{work_root}: could not write the check's working copy: {cause}; nothing was "
+                                  "published", cause) from None
+        raise
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove(workdir)
         raise
 
 
-def _workdir(work_root: Path | None) -> Path:
-    work_root = work_root or WORK_ROOT
+def _workdir(work_root: Path) -> Path:
     work_root.mkdir(parents=True, exist_ok=True)
     _remove_stale_workdirs(work_root)
     return Path(tempfile.mkdtemp(prefix="candidate-", dir=work_root))
@@ -267,6 +323,11 @@ def _check(source: str, files: list[Path], data_dir: Path, workdir: Path, illust
     after = store.table_rows(store.current_dir(workdir / "data"))
     changed = _changed_tables(workdir / "data", data_dir, base)
     changes = [TableChange(table, before.get(table), rows) for table, rows in after.items() if table in changed]
+    if emptied := [c for c in changes if c.rows_after == 0 and c.rows_before]:
+        # Whatever the adapter let through, an update never publishes a table with no rows in place of data.
+        raise IngestError(", ".join(str(f["name"]) for f in loaded) or source,
+                          "the update would leave " + ", ".join(f"{c.table} with no rows ({c.rows_before:,} now)"
+                                                                for c in emptied) + "; the files hold no data rows")
     candidate = Candidate(source, workdir, base, report, changes, skipped, loaded)
     if changed:
         new = store.current_dir(candidate.sandbox)

@@ -17,6 +17,7 @@ The last KEEP versions stay on disk, so `rollback` can make an earlier one curre
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -25,7 +26,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -45,6 +46,53 @@ class StoreBusy(RuntimeError):
 
 class VersionError(ValueError):
     """A rollback to a version that is not there (unknown, pruned, or already current)."""
+
+
+class DiskError(RuntimeError):
+    """The data folder could not be written (full, read-only, no permission); nothing was changed."""
+
+    def __init__(self, message: str, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause  # the reason in words (disk_cause), for a caller that words the folder itself
+
+
+# What a write failure means, in words (the OSError's own text names a temporary path, not the cause).
+DISK_CAUSES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "it is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+}
+
+
+def disk_cause(error: OSError) -> str:
+    """An OSError's real cause in words, without the (temporary) file it happened on."""
+    return DISK_CAUSES.get(error.errno or 0) or (error.strerror or type(error).__name__).lower()
+
+
+def error_in(error: OSError, folder: Path) -> bool:
+    """Whether the failed operation was on a file under `folder`."""
+    root = Path(folder).absolute()
+    names = [os.fsdecode(n) for n in (error.filename, error.filename2) if isinstance(n, str | bytes | os.PathLike)]
+    return any(Path(n).absolute().is_relative_to(root) for n in names)
+
+
+def is_disk_error(error: OSError, folder: Path) -> bool:
+    """A failure to write `folder` (and not, say, an input file the build could not read)."""
+    return error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or error_in(error, folder)
+
+
+@contextmanager
+def _disk_errors(data_dir: Path, what: str) -> Iterator[None]:
+    """Turn a failed write of the data folder into one line with the real cause."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_error(exc, data_dir):
+            raise
+        cause = disk_cause(exc)
+        raise DiskError(f"{data_dir}: could not write the data folder: {cause}; {what}", cause) from None
 
 
 def current_dir(data_dir: Path) -> Path | None:
@@ -134,14 +182,17 @@ def publish(data_dir: Path, build: Callable[[Path, Path | None], dict], record: 
     """
     data_dir = Path(data_dir)
     created = not data_dir.exists()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with _lock(data_dir):
-            return _publish_locked(data_dir, build, record or {})
-    except BaseException:
-        if created and not any(data_dir.iterdir()):
-            data_dir.rmdir()  # leave no trace of a failed first ingest
-        raise
+    with _disk_errors(data_dir, "nothing was published"):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with _lock(data_dir):
+                return _publish_locked(data_dir, build, record or {})
+        except BaseException:
+            if created:
+                with suppress(OSError):
+                    if not any(data_dir.iterdir()):
+                        data_dir.rmdir()  # leave no trace of a failed first ingest
+            raise
 
 
 LEFTOVER_PREFIXES = (".staging-", ".current-", ".reference-", ".history-")
@@ -159,7 +210,8 @@ def _remove_leftovers(data_dir: Path) -> None:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
-                path.unlink(missing_ok=True)
+                with suppress(OSError):  # a read-only folder: the leftover stays, harmless, until it can go
+                    path.unlink(missing_ok=True)
     versions = data_dir / VERSIONS
     known = {entry["version"] for entry in history(data_dir)} | {current_id(data_dir)}
     if versions.is_dir():  # a version made but never swapped in (killed between the two)
@@ -210,17 +262,28 @@ def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict], 
         else:
             os.rename(staging, version)
             made_version = version
+        # The history is written before the swap, so a full disk stops the publish rather than its record.
+        history_tmp, _ = _write_history(data_dir, entries, version_id,
+                                     {"action": "ingest", "tables_written": sorted(written), **record})
         _swap_current(data_dir, version_id)
         made_version = None  # published: it is the current version now
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        (data_dir / f".current-{os.getpid()}").unlink(missing_ok=True)
-        if made_version is not None:  # made but never swapped in: readers never saw it
-            shutil.rmtree(made_version, ignore_errors=True)
+        _clean_up(data_dir, staging, made_version)
         raise
-    _record(data_dir, entries, version_id, {"action": "ingest", "tables_written": sorted(written), **record})
+    os.replace(history_tmp, data_dir / HISTORY)
     _prune(data_dir, KEEP)
     return new_manifest
+
+
+def _clean_up(data_dir: Path, staging: Path | None, made_version: Path | None) -> None:
+    """What a failed publish or rollback made; never raises (the first error is the one to report)."""
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+    for leftover in (data_dir / f".current-{os.getpid()}", data_dir / f".history-{os.getpid()}.json"):
+        with suppress(OSError):  # on a read-only folder even unlinking a missing file fails
+            leftover.unlink(missing_ok=True)
+    if made_version is not None:  # made but never swapped in: readers never saw it
+        shutil.rmtree(made_version, ignore_errors=True)
 
 
 def table_rows(folder: Path | None) -> dict[str, int]:
@@ -248,14 +311,17 @@ def _history_with_current(data_dir: Path) -> list[dict]:
     return entries
 
 
-def _record(data_dir: Path, entries: list[dict], version_id: str, record: dict) -> dict:
-    """Append a publish to the history, atomically (a new file renamed over the old one), under the lock."""
-    entry = {"version": version_id, "published_at": _now(), "source": "", "files": [], "rows_read": None, **record,
-             "tables": table_rows(data_dir / VERSIONS / version_id)}
-    tmp = data_dir / f".history-{os.getpid()}.json"
+def _history_entry(data_dir: Path, version_id: str, record: dict) -> dict:
+    return {"version": version_id, "published_at": _now(), "source": "", "files": [], "rows_read": None, **record,
+            "tables": table_rows(data_dir / VERSIONS / version_id)}
+
+
+def _write_history(data_dir: Path, entries: list[dict], version_id: str, record: dict) -> tuple[Path, dict]:
+    """The history with a publish appended, as a temporary file: renamed over history.json once the swap is
+    made (atomic), under the lock."""
+    tmp, entry = data_dir / f".history-{os.getpid()}.json", _history_entry(data_dir, version_id, record)
     tmp.write_text(json.dumps([*entries, entry], indent=1) + "\n")
-    os.replace(tmp, data_dir / HISTORY)
-    return entry
+    return tmp, entry
 
 
 def _copy_reference(data_dir: Path) -> None:
@@ -291,7 +357,7 @@ def prune(data_dir: Path, keep: int) -> list[str]:
         raise VersionError(f"--keep must be 1 or more, not {keep}")
     if current_dir(data_dir) is None:
         return []
-    with _lock(data_dir):
+    with _disk_errors(data_dir, "no version was removed"), _lock(data_dir):
         _remove_leftovers(data_dir)
         return _prune(data_dir, keep)
 
@@ -310,7 +376,7 @@ def rollback(data_dir: Path, to: str | None = None) -> dict:
         raise VersionError(f"{data_dir}: no data is published here, so there is nothing to roll back")
     if to is not None and not VERSION_ID.match(to):
         raise VersionError(f"{data_dir}: {to!r} is not a version id (12 hex digits; see `python -m measures versions`)")
-    with _lock(data_dir):
+    with _disk_errors(data_dir, "nothing was rolled back"), _lock(data_dir):
         _remove_leftovers(data_dir)
         entries = _history_with_current(data_dir)
         current = current_id(data_dir)
@@ -321,8 +387,14 @@ def rollback(data_dir: Path, to: str | None = None) -> dict:
             if any(entry["version"] == target for entry in entries):
                 raise VersionError(f"{data_dir}: version {target} was pruned (only the last {KEEP} versions are kept)")
             raise VersionError(f"{data_dir}: there is no version {target} (see `python -m measures versions`)")
-        _swap_current(data_dir, target)
-        entry = _record(data_dir, entries, target, {"action": "rollback", "source": f"rollback from {current}"})
+        record = {"action": "rollback", "source": f"rollback from {current}"}
+        try:
+            history_tmp, entry = _write_history(data_dir, entries, target, record)
+            _swap_current(data_dir, target)
+        except BaseException:
+            _clean_up(data_dir, None, None)
+            raise
+        os.replace(history_tmp, data_dir / HISTORY)
         _prune(data_dir, KEEP)
     return entry
 

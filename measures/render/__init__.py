@@ -1,3 +1,3 @@
-"""Rendering: charts (Plotly, pydeck, SVG), boundaries for maps, the chart parts of the measure pages and
+"""Rendering: charts (Plotly, SVG), boundaries for maps, the chart parts of the measure pages and
 the briefing pack (HTML and PDF). No Streamlit here.
 """

@@ -1,14 +1,14 @@
-"""All drawing: Plotly charts and pydeck maps, colour-blind-safe, gaps shown as gaps."""
+"""All drawing: Plotly charts and maps, colour-blind-safe, gaps shown as gaps."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-import pydeck as pdk
 from plotly.colors import sample_colorscale, sequential
 
 from measures.core import pipeline
@@ -27,7 +27,6 @@ pio.templates["measures"] = go.layout.Template(layout=dict(
     yaxis=dict(gridcolor=GRID, linecolor=GRID, zerolinecolor=GRID, ticks="", automargin=True),
 ))
 pio.templates.default = "measures"
-SEQUENTIAL = sequential.Cividis
 ILLUSTRATIVE_NOTE = "Illustrative data, not official statistics"
 
 
@@ -42,13 +41,58 @@ def with_gaps(frame: pd.DataFrame, first: dt.date, last: dt.date, date_col: str 
     return frame.set_index(date_col).reindex(full_months(first, last)).rename_axis(date_col).reset_index()
 
 
+# Chart text on white at 16:1. Set on each figure, not only in the template: st.plotly_chart's own theme
+# replaces the template and would draw ticks and axis titles in #808495 (3.8:1, under WCAG's 4.5:1).
+CHART_TEXT = "#1F1F1F"
+TITLE_CHARACTERS = 44  # a title line that fits a phone's chart (about 350 px at 15 px type)
+# The legend under the plot (below the x axis title), never over the data; Plotly grows the bottom margin for it.
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left")
+
+
+def wrap_title(title: str, width: int = TITLE_CHARACTERS) -> str:
+    """A chart title broken into lines of at most `width` characters, so no phone cuts it (Plotly does not wrap)."""
+    import textwrap
+
+    lines = []
+    for line in re.split(r"<br\s*/?>", title):
+        if line.startswith("<sup>"):  # the illustrative note: small type, one line
+            lines.append(line)
+        else:
+            lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""]
+    return "<br>".join(lines)
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, illustrative: bool) -> go.Figure:
     if illustrative:
         title = f"{title}<br><sup>{ILLUSTRATIVE_NOTE}</sup>"
+    title = wrap_title(title)
+    lines = title.count("<br>") + 1
     fig.update_layout(
-        title=title, yaxis_title=y_title, margin=dict(l=10, r=10, t=60, b=10), height=380,
-        legend=dict(orientation="h", yanchor="bottom", y=-0.3),
+        # The title sits in the middle of a top margin sized for its lines (Plotly's default place): pinned to
+        # the top or pushed by automargin, Plotly misplaces a title of several lines by about one line.
+        title=dict(text=title, font=dict(size=15), x=0, xanchor="left", xref="container", pad=dict(l=10)),
+        yaxis_title=y_title,
+        margin=dict(l=10, r=10, t=24 + 20 * lines, b=10), height=380 + 20 * (lines - 1), legend=LEGEND_BELOW,
     )
+    return readable(fig)
+
+
+def alt_text(fig: go.Figure, summary: str) -> str:
+    """A chart's accessible name (st.plotly_chart's alt): its title as plain text, else its summary sentence,
+    which the page always prints right under the chart as the full text alternative."""
+    title = re.sub(r"<sup>.*?</sup>", "", fig.layout.title.text or "")
+    title = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", title)).strip()
+    return f"Chart: {title}. Its summary and data follow it." if title else f"Chart: {summary}"
+
+
+def readable(fig: go.Figure) -> go.Figure:
+    """Every text of a chart in CHART_TEXT: ticks, axis titles, legend, colour bars and annotations so far."""
+    fig.update_layout(font=dict(color=CHART_TEXT), legend=dict(font=dict(color=CHART_TEXT)))
+    text = dict(tickfont=dict(color=CHART_TEXT), title=dict(font=dict(color=CHART_TEXT)))
+    fig.update_xaxes(**text)
+    fig.update_yaxes(**text)
+    fig.update_traces(selector=dict(type="heatmap"), colorbar=text)
+    fig.update_annotations(font=dict(color=CHART_TEXT))
     return fig
 
 
@@ -70,77 +114,194 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, ill
     return _layout(fig, title, y_title, illustrative)
 
 
-def _colour(values: pd.Series) -> list[list[int]]:
-    """Cividis colours for values (missing values grey)."""
-    finite = values.dropna()
-    low, high = (finite.min(), finite.max()) if len(finite) else (0, 1)
-    span = (high - low) or 1
-    colours = []
-    for value in values:
-        if pd.isna(value):
-            colours.append([200, 200, 200, 160])
-            continue
-        rgb = sample_colorscale(SEQUENTIAL, [(value - low) / span])[0]
-        r, g, b = (int(float(c)) for c in rgb[rgb.index("(") + 1:-1].split(","))
-        colours.append([r, g, b, 200])
-    return colours
+# Maps: the boundaries themselves are the picture (Plotly polygons on plain axes), so a map fetches no
+# tiles and sends no visitor's address anywhere. Viridis runs dark blue to yellow with no grey step,
+# so no value is mistaken for "no value", which has its own hatched fill, named in the legend.
+MAP_SCALE = [[i / (len(sequential.Viridis) - 1), c] for i, c in enumerate(sequential.Viridis)]  # Plotly.js's form
+NO_VALUE = "no value / suppressed"
+NO_VALUE_FILL = dict(fillcolor="#FFFFFF", fillpattern=dict(shape="/", fgcolor="#595959", size=6, solidity=0.25))
+SELECTED_LINE = "#000000"
+MAP_TEXT = CHART_TEXT  # on white: 16:1 contrast (WCAG asks 4.5:1)
+# A click selects the CSP whose marker (at a point inside it) it lands on: Plotly reports no clicks on fills.
+CLICK_NOTE = "Click the middle of a CSP to select it."
+
+
+def colour_range(values: pd.Series) -> tuple[float, float, bool]:
+    """The values the colour scale runs between, and whether its top is capped.
+
+    Among many areas one far above the rest (the City of London's rate, 279 per 1,000 against a
+    98th percentile near 100) would leave every other area the same dark colour: the scale then
+    stops at the 98th percentile, and the colour bar says that its top colour means "or more".
+    """
+    finite = values.dropna().astype(float)
+    if finite.empty:
+        return 0.0, 1.0, False
+    low, high = float(finite.min()), float(finite.max())
+    cap = float(finite.quantile(0.98)) if len(finite) >= 50 else high
+    if high - low > 1.25 * (cap - low) > 0:
+        return low, cap, True
+    return low, high, False
+
+
+def _colour(values: pd.Series) -> list[str | None]:
+    """Viridis colours for values, low to high (None where there is no value)."""
+    low, high, _ = colour_range(values)
+    span = (high - low) or 1.0
+    finite = values.notna().to_numpy()
+    positions = np.clip((values[finite].astype(float).to_numpy() - low) / span, 0, 1)
+    colours = iter(sample_colorscale(MAP_SCALE, positions.tolist()) if len(positions) else [])
+    return [next(colours) if has_value else None for has_value in finite]
+
+
+def _ring_xy(rings: list[list[list[float]]]) -> tuple[list[float | None], list[float | None]]:
+    """Rings as one x and one y list, each ring ended by a gap (None); 4 decimals (about 10 m) are plenty."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for ring in rings:
+        xs += [round(p[0], 4) for p in ring] + [None]
+        ys += [round(p[1], 4) for p in ring] + [None]
+    return xs, ys
+
+
+def _map_layout(fig: go.Figure, latitude: float, height: int, unit_title: str) -> go.Figure:
+    """Plain axes at the map's true shape (a degree of longitude is cos(latitude) of one of latitude),
+    the colour bar under the map with its unit, the legend above it, hover labels kept inside the view."""
+    import math
+
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1 / math.cos(math.radians(latitude)))
+    fig.update_layout(
+        height=height, margin=dict(l=4, r=4, t=30, b=70), hovermode="closest", dragmode=False, meta=dict(kind="map"),
+        font=dict(color=MAP_TEXT), plot_bgcolor="white", paper_bgcolor="white",
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", font=dict(color=MAP_TEXT)),
+        hoverlabel=dict(bgcolor="white", font=dict(color=MAP_TEXT), align="left"),
+    )
+    fig.update_traces(selector=dict(name="colour scale"), marker_colorbar=dict(
+        title=dict(text=unit_title, side="top", font=dict(color=MAP_TEXT)), orientation="h", x=0.5, xanchor="center",
+        y=0, yanchor="top", len=0.9, thickness=12, tickfont=dict(color=MAP_TEXT), outlinewidth=0))
+    return fig
+
+
+def _label(fig: go.Figure, point: tuple[float, float], text: str, top: float, bottom: float) -> None:
+    """The selected area's name in a white box with an arrow to it, above it (below it near the top)."""
+    above = point[1] < bottom + 0.7 * (top - bottom)
+    fig.add_annotation(x=point[0], y=point[1], text=f"<b>{text}</b>", showarrow=True, arrowhead=0, arrowwidth=1.5,
+                       arrowcolor=SELECTED_LINE, ax=0, ay=-36 if above else 36, bgcolor="white",
+                       bordercolor=SELECTED_LINE, borderwidth=1, font=dict(color=MAP_TEXT, size=12))
 
 
 def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: str | None = None,
-            height: int = 420, tolerance: float = 0.0) -> pdk.Deck:
-    """Choropleth of CSPs. `values` has area_code, area_name and the tooltip's columns; `tolerance`
-    simplifies the boundaries (degrees; geo.NATIONAL_TOLERANCE for a map of every CSP)."""
+            height: int = 420, tolerance: float = geo.FORCE_TOLERANCE, unit: str = "") -> go.Figure:
+    """Choropleth of CSPs: `values` has area_code, area_name and the tooltip's {columns}; `unit` titles
+    the colour bar. `tolerance` simplifies the boundaries (degrees; geo.NATIONAL_TOLERANCE for every CSP).
+
+    One trace per CSP, so hovering anywhere in one names it (a fill's hover text is its trace's);
+    an invisible marker in each carries its code, so a click selects it, and the colour bar.
+    """
     features = geo.csp_features(tuple(values["area_code"]), tolerance)
-    by_code = values.set_index("area_code")
+    by_code = {str(row["area_code"]): row for row in values.to_dict("records")}
     colours = dict(zip(values["area_code"], _colour(values[value_col]), strict=True))
+    facts = {f["properties"]["csp_code"]: geo.shape_facts(f["properties"]["csp_code"], tolerance) for f in features}
+    features.sort(key=lambda f: -facts[f["properties"]["csp_code"]][2])  # larger first: one inside another shows
+    border = 0.6 if len(features) < 40 else 0.25  # thin lines on a national map, or London is all border
+    traces: list[dict] = []
+    marks: dict[str, list] = {"x": [], "y": [], "text": [], "code": [], "value": []}
+    no_value_named = False
+    selected_feature = None
     for feature in features:
         code = feature["properties"]["csp_code"]
-        row = by_code.loc[code]
-        feature["properties"].update({k: (None if pd.isna(v) else v) for k, v in row.items()
-                                      if not isinstance(v, (dt.date, pd.Timestamp))})
-        feature["properties"]["fill"] = colours[code]
-        feature["properties"]["line_width"] = 600 if code == selected else 150  # metres
-    min_x, min_y, max_x, max_y = geo.bounds(features) if features else (-6, 50, -3, 51.5)
-    view = pdk.ViewState(longitude=(min_x + max_x) / 2, latitude=(min_y + max_y) / 2,
-                         zoom=fit_zoom(max_x - min_x, max_y - min_y, height_px=height,
-                                   latitude=(min_y + max_y) / 2))
-    layer = pdk.Layer(
-        "GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id="csps", pickable=True,
-        stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=[40, 40, 40],
-        get_line_width="properties.line_width", line_width_min_pixels=1,
-    )
-    return pdk.Deck(layers=[layer], initial_view_state=view, map_style=None, height=height,
-                    tooltip={"html": tooltip_html, "style": {"backgroundColor": "white", "color": "black"}})
+        row = by_code[code]
+        text = tooltip_html.format_map({k: ("" if v is None or (not isinstance(v, str) and pd.isna(v)) else v)
+                                        for k, v in row.items()})
+        # Plotly's hover breaks lines at <br> only; an empty last line (no interval, no outcome) is not drawn.
+        text = re.sub(r"(<br>)+$", "", re.sub(r"<br\s*/>", "<br>", text))
+        xs, ys = _ring_xy(geo.outer_rings(feature["geometry"]))
+        trace = dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", hoveron="fills", hoverinfo="text",
+                     text=text, name=str(row["area_name"]), line=dict(color="#FFFFFF", width=border), showlegend=False)
+        colour = colours[code]
+        if colour is None:
+            trace.update(NO_VALUE_FILL, name=NO_VALUE, legendgroup="no value", showlegend=not no_value_named,
+                         line=dict(color="#595959", width=border))
+            no_value_named = True
+        else:
+            trace["fillcolor"] = colour
+        traces.append(trace)
+        x, y, _ = facts[code]
+        for key, item in (("x", x), ("y", y), ("text", text), ("code", [code]), ("value", row[value_col])):
+            marks[key].append(item)
+        if code == selected:
+            selected_feature = feature
+    low, high, capped = colour_range(values[value_col])
+    if values[value_col].notna().any():
+        traces.append(dict(type="scatter", name="colour scale", x=marks["x"], y=marks["y"], mode="markers",
+                           hoverinfo="text", hovertext=marks["text"], customdata=marks["code"], showlegend=False,
+                           marker=dict(size=14, opacity=0, color=[None if pd.isna(v) else v for v in marks["value"]],
+                                       colorscale=MAP_SCALE, cmin=low, cmax=high, showscale=True)))
+    if selected_feature is not None:  # a white halo under a black line: clear on the darkest and lightest fills
+        xs, ys = _ring_xy(geo.outer_rings(selected_feature["geometry"]))
+        for colour, width in (("#FFFFFF", 5), (SELECTED_LINE, 2.5)):
+            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                               name="selected", line=dict(color=colour, width=width)))
+    # Built unvalidated: a trace per CSP of England and Wales cost 0.8 s validated, 0.14 s not (these are
+    # plain Scatter properties, and the JSON is checked by Plotly.js in the browser anyway).
+    fig = go.Figure(data=traces, _validate=False)
+    min_x, min_y, max_x, max_y = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
+    if selected_feature is not None:
+        _label(fig, facts[str(selected)][:2], by_code[str(selected)]["area_name"], max_y, min_y)
+    title = f"{unit} (top colour: {high:,.0f} or more)" if capped else unit
+    return _map_layout(fig, (min_y + max_y) / 2, height, title)
 
 
-def hex_map(hexes: pd.DataFrame, centre: tuple[float, float], zoom: float, height: int = 420) -> pdk.Deck:
-    """Density of recorded crime by H3 hexagon."""
-    hexes = hexes.copy()
-    hexes["fill"] = _colour(hexes["crimes"].clip(upper=hexes["crimes"].quantile(0.98) if len(hexes) else 1))
-    layer = pdk.Layer(
-        "H3HexagonLayer", hexes, id="hexes", pickable=True, stroked=False, filled=True, extruded=False,
-        get_hexagon="h3_cell", get_fill_color="fill",
-    )
-    view = pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=zoom)
-    return pdk.Deck(layers=[layer], initial_view_state=view, map_style=None, height=height,
-                    tooltip={"html": "<b>{crimes}</b> crimes recorded in this hexagon",
-                             "style": {"backgroundColor": "white", "color": "black"}})
+def hex_map(hexes: pd.DataFrame, area_features: list[dict], height: int = 420, classes: int = 6) -> go.Figure:
+    """Density of recorded crime by H3 hexagon over the area's boundaries (drawn as the base).
 
-
-def fit_zoom(width_degrees: float, height_degrees: float, width_px: int = 460, height_px: int = 420,
-          latitude: float = 50.5) -> float:
-    """The web-map zoom that fits a box of degrees into a map of about this many pixels.
-
-    deck.gl's world is 512 px wide at zoom 0 and doubles with each level; a degree of latitude
-    is taller than a degree of longitude by 1/cos(latitude) on the Mercator map. The default
-    width is a map in a half-width column, the narrowest the pages draw; 15% is left as margin.
+    Counts are very skewed (a town centre holds hundreds, most hexagons a few), so the colours are
+    classes of about equal numbers of hexagons (quantiles), each named on the colour bar.
     """
-    import math
+    import h3
 
-    width, height = max(width_degrees, 0.01) * 1.15, max(height_degrees, 0.01) * 1.15
-    stretch = 1 / math.cos(math.radians(latitude))
-    fit = min(width_px * 360 / (512 * width), height_px * 360 / (512 * height * stretch))
-    return math.floor(4 * math.log2(fit)) / 4
+    traces: list[dict] = []
+    base_x: list[float | None] = []
+    base_y: list[float | None] = []
+    for feature in area_features:
+        xs, ys = _ring_xy(geo.outer_rings(feature["geometry"]))
+        base_x += xs
+        base_y += ys
+    traces.append(dict(type="scatter", x=base_x, y=base_y, mode="lines", fill="toself", fillcolor="#E8E8E8",
+                       line=dict(color="#595959", width=1), hoverinfo="skip", name="no crimes with a location",
+                       showlegend=True))
+    counts = hexes["crimes"].astype(float).to_numpy()
+    if len(counts):
+        edges = np.unique(np.ceil(np.quantile(counts, np.linspace(0, 1, classes + 1))))
+        edges[0] = min(edges[0], counts.min())
+        bins = np.clip(np.searchsorted(edges, counts, side="left") - 1, 0, max(len(edges) - 2, 0))
+        names = [f"{int(edges[0])}–{int(edges[1])}" if len(edges) > 1 else f"{int(edges[0])}"]
+        names += [f"{int(edges[i]) + 1}–{int(edges[i + 1])}" for i in range(1, len(edges) - 1)]
+        steps = max(len(names), 1)
+        colours = [sample_colorscale(MAP_SCALE, [i / max(steps - 1, 1)])[0] for i in range(steps)]
+        cells = hexes["h3_cell"].tolist()
+        for index in range(steps):
+            rings = [[[lng, lat] for lat, lng in h3.cell_to_boundary(c)] for c, b in zip(cells, bins, strict=True)
+                     if b == index]
+            if rings:
+                xs, ys = _ring_xy([[*ring, ring[0]] for ring in rings])
+                traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=colours[index],
+                                   line=dict(width=0), hoverinfo="skip", showlegend=False, name=names[index]))
+        centres = [h3.cell_to_latlng(c) for c in cells]
+        stepped = [[position, colours[i]] for i in range(steps) for position in (i / steps, (i + 1) / steps)]
+        traces.append(dict(type="scatter", name="colour scale", x=[round(c[1], 4) for c in centres],
+                           y=[round(c[0], 4) for c in centres], mode="markers", hoverinfo="text",
+                           hovertext=[f"<b>{int(n):,}</b> crimes recorded in this hexagon" for n in counts],
+                           showlegend=False,
+                           marker=dict(size=8, opacity=0, color=bins.tolist(), colorscale=stepped, cmin=-0.5,
+                                       cmax=steps - 0.5, showscale=True,
+                                       colorbar=dict(tickvals=list(range(steps)), ticktext=names))))
+    fig = go.Figure(data=traces, _validate=False)
+    if area_features:
+        latitude = (geo.bounds(area_features)[1] + geo.bounds(area_features)[3]) / 2
+    else:
+        latitude = 50.6
+    return _map_layout(fig, latitude, height, "crimes per hexagon (about 5 km²)")
 
 
 def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
@@ -276,7 +437,7 @@ def heatmap(frame: pd.DataFrame, value_col: str, title: str, value_title: str, i
     ))
     fig.update_yaxes(autorange="reversed")
     fig = _layout(fig, title, "", illustrative)
-    fig.update_xaxes(title="hour the call was received")
+    fig.update_xaxes(title_text="hour the call was received")
     return fig
 
 
@@ -294,7 +455,7 @@ def caller_csp_bars(frame: pd.DataFrame, value_col: str, title: str, y_title: st
     ))
     fig = _layout(fig, title, "", illustrative)
     fig.update_yaxes(autorange="reversed")  # in the frame's order, largest first
-    fig.update_xaxes(title=y_title)
+    fig.update_xaxes(title_text=y_title)
     return fig
 
 
@@ -331,8 +492,8 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
 
     `points` and `curves` come from measures.core.comparison (funnel_points, funnel_curves). Each
     CSP point carries customdata [area_code, area_name, label], so clicking it selects the CSP
-    (app.area_picker); a point beyond a limit is drawn as a triangle and labelled with its
-    word; the selected CSP is larger with a thick outline.
+    (app.area_picker); a point beyond a limit is drawn as a triangle, named when beyond the 99.8%
+    limits; the selected CSP is larger with a thick outline, and named.
     """
     fig = go.Figure()
     x = curves["denominator"]
@@ -344,22 +505,23 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
     fig.add_trace(go.Scatter(x=[x.iloc[0], x.iloc[-1]], y=[force_value, force_value], mode="lines",
                              name=f"force value ({force_value:.2f})", line=dict(color=OKABE_ITO[7], width=1.5),
                              hoverinfo="skip"))
-    is_selected = points["area_code"] == selected
-    # Labels of neighbouring points (by size) above, within or below the limits go to alternate sides, so
-    # that they overlap less; the smallest CSP's label goes right and the largest's left (the plot's edges).
-    vertical = np.sign(points["position"].to_numpy())
-    order_in_row = points.groupby(vertical)["denominator"].rank(method="first").astype(int).to_numpy()
-    sides = np.where(order_in_row % 2 == 1, "left", "right")
-    sides[points["denominator"].to_numpy().argmin()] = "right"
-    sides[points["denominator"].to_numpy().argmax()] = "left"
-    names = {1: "top", 0: "middle", -1: "bottom"}
-    positions = [f"{names[int(v)]} {side}" for v, side in zip(vertical, sides, strict=True)]
-    text = [f"<b>{name}</b>" if chosen else name if position == 0 else f"{name}: {outcome}"
-            for name, outcome, position, chosen in zip(points["area_name"], points["outcome"], points["position"],
-                                                        is_selected, strict=True)]
+    is_selected = (points["area_code"] == selected).to_numpy()
+    # Names only where they help: the CSPs outside the 99.8% limits and the selected one (the others are in
+    # the hover and the table). Each name sits beside its point on the side facing the plot's middle (by the
+    # log of the denominator), so no name runs off the plot; above the limits it goes above, below them below.
+    outside = (points["position"].abs() >= 2).to_numpy()
+    labelled = outside | is_selected
+    log_x = np.log10(points["denominator"].astype(float).to_numpy())
+    middle = (log_x.min() + log_x.max()) / 2
+    sides = np.where(log_x > middle, "left", "right")
+    vertical = np.where(points["position"].to_numpy() > 0, "top", np.where(points["position"].to_numpy() < 0,
+                                                                            "bottom", "middle"))
+    positions = [f"{v} {side}" for v, side in zip(vertical, sides, strict=True)]
+    text = [(f"<b>{name}</b>" if chosen else name) if shown else ""
+            for name, chosen, shown in zip(points["area_name"], is_selected, labelled, strict=True)]
     fig.add_trace(go.Scatter(
         x=points["denominator"], y=points["value"], mode="markers+text", name="CSP", text=text,
-        textposition=positions, textfont=dict(size=11), cliponaxis=False,
+        textposition=positions, textfont=dict(size=11, color="#1F1F1F"), cliponaxis=False,
         marker=dict(symbol=[FUNNEL_SYMBOLS[int(p)] for p in points["position"]],
                     color=[SIGNAL_COLOURS[s] for s in points["signal"]],
                     size=[18 if chosen else 11 for chosen in is_selected],
@@ -368,10 +530,10 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
         hovertemplate=f"%{{customdata[1]}}<br>%{{y:.2f}} ({x_title}: %{{x:,.0f}})<br>%{{customdata[2]}}<extra></extra>",
     ))
     fig = _layout(fig, title, y_title, illustrative)
-    fig.update_xaxes(title=x_title, type="log")
-    # Room for a two-line title and for the legend below the axis title.
-    fig.update_layout(clickmode="event+select", height=460, margin=dict(l=10, r=10, t=80, b=10),
-                      legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
+    fig.update_xaxes(title_text=x_title, type="log")
+    # Room for the legend below the axis title.
+    fig.update_layout(clickmode="event+select", height=fig.layout.height + 80,
+                      legend=dict(LEGEND_BELOW, y=-0.25))
     return fig
 
 
@@ -496,13 +658,62 @@ def spine_chart(table: pd.DataFrame, title: str, illustrative: bool = False) -> 
                                f"(95% interval {row.interval_text})<br>Force: {row.force_text}<br>"
                                f"CSP range: {row.range_text}<br>{row.comparison_text}<extra></extra>"),
             ))
+        # Each row's ends in its own words: a lower-is-better row is mirrored, a neutral one is only lower/higher.
+        left, right = spine_end_words(row.polarity)
+        for x, word, anchor in ((0.0, left, "left"), (1.0, right, "right")):
+            fig.add_annotation(x=x, y=y, text=word, showarrow=False, xanchor=anchor, yshift=13, font=dict(size=9))
     fig.add_shape(type="line", x0=0.5, x1=0.5, y0=0, y1=1, yref="paper", line=dict(color=SPINE_FORCE, width=2))
+    # The legend: one entry per circle colour and for the bar and the line (drawn off the axes).
+    for label, colour in spine_legend():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, hoverinfo="skip",
+                                 marker=dict(size=12, color=colour, line=dict(color="#000000", width=1))))
+    for label, colour in (("range of the CSPs", SPINE_RANGE), ("25th to 75th percentile", SPINE_IQR),
+                          ("force value", SPINE_FORCE)):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label, hoverinfo="skip",
+                                 line=dict(color=colour, width=2 if label == "force value" else 10)))
     fig.update_xaxes(range=[-0.02, 1.02], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True, showgrid=False)
+    # The top row's end words need room under the title: half a row more above it.
+    # Measure names shown wrapped, so that on a phone they leave the spine some width and are not cut at the left.
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True, showgrid=False,
+                     range=[-0.5, len(labels) + 0.2], tickmode="array", tickvals=labels,
+                     ticktext=[wrap_title(label, 30) for label in labels])
     fig = _layout(fig, title, "", illustrative)
-    fig.update_layout(height=60 + 34 * len(table), margin=dict(l=10, r=10, t=70, b=30), showlegend=False,
-                      xaxis_title="← worse (lower)      force value      better (higher) →")
+    fig.update_layout(height=fig.layout.height - 220 + 40 * len(table), showlegend=True,
+                      legend=dict(LEGEND_BELOW, y=-50 / (40 * max(len(table), 1))),
+                      xaxis_title_text="black line: the force value")
     return fig
+
+
+def spine_summary(table: pd.DataFrame, area_name: str) -> str:
+    """The spine chart in one sentence (its text alternative): how many measures are better, worse, higher,
+    lower or similar against the force value, and how many have no value."""
+    counts = table["judgement"].value_counts()
+    parts = [f"{int(counts[word])} {word}" for word in ("better", "worse", "higher", "lower", "similar")
+             if counts.get(word, 0)]
+    missing = int((table["status"] != "ok").sum())
+    sentence = (f"{area_name} against the force value on {len(table)} measures: "
+                f"{', '.join(parts) if parts else 'none compared'} (significance at 95% or 99.8%; higher and lower "
+                "for measures where neither is better)")
+    sentence += f"; {missing} with no value shown (suppressed or no data)." if missing else "."
+    return sentence + " Every value is in words in the table under Every measure."
+
+
+SPINE_END_WORDS = {"higher_is_better": ("worse (lower)", "better (higher)"),
+                   "lower_is_better": ("worse (higher)", "better (lower)"), "neutral": ("lower", "higher")}
+
+
+def spine_end_words(polarity: str) -> tuple[str, str]:
+    """The words at a spine row's left and right ends, true for its polarity (spine_positions mirrors
+    lower-is-better rows so that better is on the right; neutral rows run lowest to highest)."""
+    return SPINE_END_WORDS.get(polarity, SPINE_END_WORDS["neutral"])
+
+
+def spine_legend() -> list[tuple[str, str]]:
+    """The circle colours of the spine chart and their meaning (web and pack share it)."""
+    return [("better (99.8%)", comparison_colour("better", 0.998)), ("better (95%)", comparison_colour("better", 0.95)),
+            ("worse (99.8%)", comparison_colour("worse", 0.998)), ("worse (95%)", comparison_colour("worse", 0.95)),
+            ("higher", comparison_colour("higher", 0.998)), ("lower", comparison_colour("lower", 0.998)),
+            ("similar", "#FFFFFF")]
 
 
 def locator_map(features: list[dict], area_code: str) -> go.Figure:
@@ -570,7 +781,7 @@ def spine_svg(table: pd.DataFrame, area_name: str, illustrative: bool = False, w
     from html import escape
 
     positions = spine_positions(table)
-    row_height, top, label_width, value_width = 26, 46, 300, 70
+    row_height, top, label_width, value_width = 30, 46, 300, 70
     spine_left = label_width + 2 * value_width + 10
     spine_width = width - spine_left - 10
     height = top + row_height * len(table) + 54
@@ -583,8 +794,7 @@ def spine_svg(table: pd.DataFrame, area_name: str, illustrative: bool = False, w
               _svg_text(label_width + value_width - 4, top - 12, area_name if len(area_name) <= 12 else "Area", 9,
                         "end", "bold"),
               _svg_text(label_width + 2 * value_width - 4, top - 12, "Force", 9, "end", "bold"),
-              _svg_text(spine_left, top - 12, "worse / lower", 8, colour="#555555"),
-              _svg_text(spine_left + spine_width, top - 12, "better / higher", 8, "end", colour="#555555")]
+              _svg_text(spine_left, top - 12, "each row's ends named under it", 8, colour="#555555")]
     for index, (row, pos) in enumerate(zip(table.itertuples(), positions.itertuples(), strict=True)):
         y = top + index * row_height
         mid = y + row_height / 2
@@ -601,6 +811,9 @@ def spine_svg(table: pd.DataFrame, area_name: str, illustrative: bool = False, w
                 low, high = sorted((a, b))
                 parts.append(f'<rect x="{spine_left + low * spine_width:.1f}" y="{mid - 6:.1f}" '
                              f'width="{max((high - low) * spine_width, 1):.1f}" height="12" fill="{colour}"/>')
+        left, right = spine_end_words(row.polarity)  # true for this row's polarity (see spine_positions)
+        parts += [_svg_text(spine_left, y + row_height - 1.5, left, 6, colour="#555555"),
+                  _svg_text(spine_left + spine_width, y + row_height - 1.5, right, 6, "end", colour="#555555")]
         if status is None and pd.notna(pos.x_value):
             parts.append(f'<circle class="area-value" cx="{spine_left + pos.x_value * spine_width:.1f}" cy="{mid:.1f}" '
                          f'r="6" fill="{comparison_colour(row.judgement, row.confidence)}" stroke="#000000" '
@@ -610,12 +823,7 @@ def spine_svg(table: pd.DataFrame, area_name: str, illustrative: bool = False, w
                  f'stroke="{SPINE_FORCE}" stroke-width="1.5"/>')
     legend_y = top + row_height * len(table) + 22
     x = 0.0
-    for label, colour in (("better (99.8%)", comparison_colour("better", 0.998)),
-                          ("better (95%)", comparison_colour("better", 0.95)),
-                          ("worse (99.8%)", comparison_colour("worse", 0.998)),
-                          ("worse (95%)", comparison_colour("worse", 0.95)),
-                          ("higher", comparison_colour("higher", 0.998)), ("lower", comparison_colour("lower", 0.998)),
-                          ("similar", "#FFFFFF")):
+    for label, colour in spine_legend():
         parts.append(f'<circle cx="{x + 6:.1f}" cy="{legend_y - 3}" r="5" fill="{colour}" stroke="#000" stroke-width="1"/>')
         parts.append(_svg_text(x + 14, legend_y, label, 8))
         x += 14 + 5 * len(label) + 12

@@ -15,6 +15,10 @@ BOUNDARIES = REFERENCE_DIR / "boundaries"
 # A map of all of England and Wales is about 1.4 km a pixel: its boundaries are simplified to about
 # 1 km (a tenth of the points), which a reader cannot see and the browser need not be sent.
 NATIONAL_TOLERANCE = 0.01  # degrees
+# A force's map is about 0.5 km a pixel in a half-width column: 0.003° (330 m north-south) is below a pixel,
+# and leaves 30% fewer points than the stored (already generalised) boundaries.
+FORCE_TOLERANCE = 0.003  # degrees
+HEX_RESOLUTION = 7  # the police.uk ingest's H3 resolution (measures/data/ingest/police_uk.py)
 
 
 @lru_cache(maxsize=4)
@@ -70,3 +74,38 @@ def bounds(features: list[dict]) -> tuple[float, float, float, float]:
     for feature in features:
         walk(feature["geometry"]["coordinates"])
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def outer_rings(geometry: dict) -> list[list[list[float]]]:
+    """The outer ring of each polygon of a (Multi)Polygon, as [lon, lat] points.
+
+    Holes are left out: a hole in a CSP is another CSP, drawn on top of it (maps draw larger areas first).
+    """
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    return [polygon[0] for polygon in polygons if polygon]
+
+
+@lru_cache(maxsize=2048)
+def shape_facts(csp_code: str, tolerance: float = 0.0) -> tuple[float, float, float]:
+    """(x, y, size) of a CSP's boundary as drawn: a point inside it, for its label and its click target
+    (the centre of a bay-shaped area is not), and its area in square degrees (to draw larger ones first).
+    Kept once per CSP: shapely cost about 0.3 s a national map when worked out on every run."""
+    from shapely.geometry import shape
+
+    (feature,) = csp_features((csp_code,), tolerance)
+    polygon = shape(feature["geometry"])
+    point = polygon.representative_point()
+    return float(point.x), float(point.y), float(polygon.area)
+
+
+@lru_cache(maxsize=64)
+def cells_of(csp_codes: tuple[str, ...], resolution: int = HEX_RESOLUTION) -> frozenset[str]:
+    """The H3 cells that overlap these CSPs' full boundaries: a density map of an area keeps only these,
+    so crimes a force recorded at points outside its area are not drawn as if inside it."""
+    import h3
+
+    cells: set[str] = set()
+    for feature in csp_features(csp_codes):
+        shape = h3.geo_to_h3shape(feature["geometry"])
+        cells.update(h3.h3shape_to_cells_experimental(shape, resolution, contain="overlap"))
+    return frozenset(cells)

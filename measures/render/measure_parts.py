@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pydeck as pdk
 
 from measures.core import comparison, measure_view, pipeline, registry, scorecard, vocabulary
 from measures.data import config
@@ -28,7 +27,7 @@ MAP_TOOLTIP = "<b>{area_name}</b><br/>{value_text}<br/>{interval_text}<br/>{outc
 class ChartPart:
     """One chart of a page: what to draw, the sentence under it, and the data behind it (CSV)."""
 
-    figure: go.Figure | pdk.Deck | None
+    figure: go.Figure | None
     summary: str
     table: pd.DataFrame
     file_name: str
@@ -211,7 +210,7 @@ def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None
     labels = dict(zip(outcomes["area_code"], outcomes["label"], strict=True)) if outcomes is not None else {}
     values["outcome_text"] = [labels.get(code, "") for code in values["area_code"]]
     # The view depends on nothing the user chooses, so it is the same on every run and the map never jumps.
-    deck = charts.csp_map(values, "value", MAP_TOOLTIP, selected=selected)
+    deck = charts.csp_map(values, "value", MAP_TOOLTIP, selected=selected, unit=measure.unit)
     shown = rows.dropna(subset=["value"])
     if shown.empty:
         summary = f"No CSP has a value to map ({title_text})."
@@ -219,11 +218,11 @@ def map_part(measure: registry.Measure, rows: pd.DataFrame, selected: str | None
         high, low = shown.loc[shown["value"].idxmax()], shown.loc[shown["value"].idxmin()]
         summary = (f"{measure.title} by CSP, {title_text}: {high['area_name']} has the highest "
                    f"({value_text(high['value'], False, measure.unit)}) and {low['area_name']} the lowest "
-                   f"({value_text(low['value'], False, measure.unit)}); lighter areas are higher, grey areas have "
-                   "no value to show.")
+                   f"({value_text(low['value'], False, measure.unit)}); on the colour bar ({measure.unit}) yellow is "
+                   "highest and dark purple lowest, and hatched areas have no value to show.")
     summary += suppressed_sentence(rows)
     shown = pipeline.illustrative(rows)
     if shown:  # a map has no title to carry the label, so its sentence does
         summary = f"{charts.ILLUSTRATIVE_NOTE}. {summary}"
-    return ChartPart(deck, summary + " Click a CSP to select it.", figures_table(rows, measure.unit, title_text),
+    return ChartPart(deck, f"{summary} {charts.CLICK_NOTE}", figures_table(rows, measure.unit, title_text),
                      file_name, shown)

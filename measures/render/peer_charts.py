@@ -122,8 +122,9 @@ def ranked_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
     fig = charts._layout(fig, f"{measure.title}: {area_name} and its most similar CSPs, {period_label(first, last)}", "",
                          False)
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True)
-    fig.update_xaxes(title=measure.unit)
-    fig.update_layout(height=120 + 26 * len(valued), showlegend=False, margin=dict(l=10, r=10, t=80, b=40))
+    fig.update_xaxes(title_text=measure.unit)
+    fig.update_layout(height=fig.layout.height - 260 + 26 * len(valued), showlegend=False,
+                      margin=dict(l=10, r=10, t=fig.layout.margin.t, b=40))  # the top margin fits the wrapped title
     return ChartPart(fig, summary, table, file_name)
 
 
@@ -167,7 +168,7 @@ def funnel_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
 
 
 def _map_rows(values: pd.DataFrame) -> pd.DataFrame:
-    """Every CSP of England and Wales (no data: empty, drawn grey), with the values where there are some."""
+    """Every CSP of England and Wales (no data: empty, drawn hatched), with the values where there are some."""
     lookup = config.districts()
     csps = lookup[lookup["csp_code"] != ""].drop_duplicates("csp_code")[["csp_code", "csp_name", "pfa_name"]]
     csps = csps.rename(columns={"csp_code": "area_code", "csp_name": "area_name", "pfa_name": "force_name"})
@@ -191,7 +192,7 @@ def _map_rows(values: pd.DataFrame) -> pd.DataFrame:
 
 def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
                  selected: str | None = None) -> ChartPart:
-    """Every CSP of England and Wales coloured by its value (grey: no data); no map tiles are fetched."""
+    """Every CSP of England and Wales coloured by its value (hatched: no value); no map tiles are fetched."""
     rows = _map_rows(values)
     rows["value_text"] = [
         f"not compared: {int(n)} of {int(f)} periods with data" if partial
@@ -216,13 +217,15 @@ def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date
     summary = (f"{measure.title}, {period}: {len(valued)} of {len(rows)} CSPs of England and Wales have data "
                f"(in {forces} force{'s' if forces != 1 else ''}); the highest is {top['area_name']} "
                f"({number(top['value'])} {measure.unit}) and the lowest {bottom['area_name']} "
-               f"({number(bottom['value'])}). CSPs without data are grey.")
+               f"({number(bottom['value'])}); on the colour bar ({measure.unit}) darker is lower and yellow higher, and "
+               f"CSPs without a value are hatched.")
     if rows["partial"].any():
-        summary += (f" {int(rows['partial'].sum())} CSPs whose force has fewer of the period's months are grey too, "
+        summary += (f" {int(rows['partial'].sum())} CSPs whose force has fewer of the period's months are hatched too, "
                     "since a count over fewer months is not comparable.")
     if selected is not None and selected in set(valued["area_code"]):
         rank = int(np.flatnonzero(valued["area_code"].to_numpy() == selected)[0]) + 1
         name = valued.loc[valued["area_code"] == selected, "area_name"].iloc[0]
         summary += f" {name} (outlined) is {peer_comparison.ordinal(rank)} highest of {len(valued)}."
-    figure = charts.csp_map(rows, "value", MAP_TOOLTIP, selected=selected, height=520, tolerance=geo.NATIONAL_TOLERANCE)
+    figure = charts.csp_map(rows, "value", MAP_TOOLTIP, selected=selected, height=520, tolerance=geo.NATIONAL_TOLERANCE,
+                            unit=measure.unit)
     return ChartPart(figure, summary, table, file_name)

@@ -6,19 +6,23 @@ Every value from the URL is checked against an allow-list here before any query.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 
-from measures.core import export, pipeline, profile, registry
+from measures.core import export, pipeline, profile, registry, scorecard
 from measures.data import commentary, config, db, store
-from measures.paths import DEFAULT_DATA_DIR
+from measures.paths import CONFIG_FILE, DEFAULT_DATA_DIR
+from measures.render import briefing
 
 if TYPE_CHECKING:
     from measures.render.measure_parts import ChartPart
@@ -51,7 +55,11 @@ def connection() -> duckdb.DuckDBPyConnection:
     return _connection(str(data_dir()), data_version())
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+# Frames are cached as shared objects (st.cache_resource), not pickled copies (st.cache_data unpickled a
+# copy of each frame on every call: a fifth of the Overview's CPU). Callers get a shallow copy: with
+# pandas' copy-on-write a change a caller makes to it never reaches the cached frame.
+
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _run(name: str, params: tuple, path: str, version: str) -> pd.DataFrame:
     return db.query(_connection(path, version), name, {k: list(v) if isinstance(v, tuple) else v for k, v in params})
 
@@ -59,10 +67,10 @@ def _run(name: str, params: tuple, path: str, version: str) -> pd.DataFrame:
 def run(name: str, **params: object) -> pd.DataFrame:
     """queries/<name>.sql with bound parameters, cached per data version."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
-    return _run(name, frozen, str(data_dir()), data_version())
+    return _run(name, frozen, str(data_dir()), data_version()).copy(deep=False)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False)
 def _measure(measure_id: str, force_code: str, public: bool, path: str, version: str) -> pd.DataFrame:
     measure = registry.get(measure_id)
     try:
@@ -73,24 +81,93 @@ def _measure(measure_id: str, force_code: str, public: bool, path: str, version:
 
 def measure(measure_id: str) -> pd.DataFrame:
     """All periods and areas of a measure for the chosen force (suppressed in public mode)."""
-    return _measure(measure_id, force().code, public_mode(), str(data_dir()), data_version())
+    return _measure(measure_id, force_code(), public_mode(), str(data_dir()), data_version()).copy(deep=False)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _forces_with_data(path: str, version: str) -> list[str]:
+@dataclass(frozen=True)
+class Overview:
+    """The Overview's figures for one area, "up to" month and "since" period (cached: read, never change)."""
+
+    cards: dict[str, scorecard.Card]  # measure id -> card, in theme order
+    table: pd.DataFrame  # scorecard.table
+    trends: list[list[float | None]]  # each card's scorecard.trend, as the table's Trend column
+    card_periods: dict[str, tuple[dt.date | None, dt.date | None]]  # scorecard.card_period
+    first_lines: dict[str, str]  # measure id -> first line of the area's latest commentary
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _card_rows(force_code: str, public: bool, path: str,
+               version: str) -> dict[str, tuple[dict[str, pd.DataFrame], list[dt.date]]]:
+    """Per data version, each measure's rows split by area (scorecard.rows_by_area) and its period starts:
+    what every card reads, whatever the area and period asked for."""
+    frames = {m.id: _measure(m.id, force_code, public, path, version) for m in registry.measures()}
+    return {mid: (scorecard.rows_by_area(frame), scorecard.period_starts(frame)) for mid, frame in frames.items()}
+
+
+def scorecard_periods() -> list[dt.date]:
+    """Every period start with data in any measure of the chosen force (scorecard.periods), per data version."""
+    return _scorecard_periods(force_code(), public_mode(), str(data_dir()), data_version())
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _scorecard_periods(force_code: str, public: bool, path: str, version: str) -> list[dt.date]:
+    return scorecard.periods(_measure(m.id, force_code, public, path, version) for m in registry.measures())
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _overview(force_code: str, area_code: str, as_of: dt.date, since: dt.date | None, public: bool, path: str,
+              version: str) -> Overview:
+    rows = _card_rows(force_code, public, path, version)
+    ordered = [m for theme in registry.THEMES for m in registry.measures() if m.theme == theme]
+    empty = pd.DataFrame(columns=export.COLUMNS)
+    cards = {m.id: scorecard.card(m, empty, area_code, as_of, since, area_rows=rows[m.id][0].get(area_code))
+             for m in ordered}
+    comments = _commentaries(path, version)
+    latest = {m.id: commentary.latest(comments, m.id, area_code, as_of) for m in ordered}
+    first_lines = {mid: commentary.first_line(item.text) for mid, item in latest.items() if item is not None}
+    trends = [[None if pd.isna(v) else float(v) for v in scorecard.trend(card)] for card in cards.values()]
+    periods = {mid: scorecard.card_period(rows[mid][1], card, as_of) for mid, card in cards.items()}
+    return Overview(cards, scorecard.table(list(cards.values()), since, first_lines), trends, periods, first_lines)
+
+
+def overview(area_code: str, as_of: dt.date, since: dt.date | None) -> Overview:
+    """The Overview's cards, table, trends and links for an area of the chosen force, cached per data
+    version, area, "up to" month and "since" period."""
+    return _overview(force_code(), area_code, as_of, since, public_mode(), str(data_dir()), data_version())
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _forces_with_data(path: str, version: str) -> tuple[str, ...]:
     con = _connection(path, version).cursor()
     loaded = db.tables(con)
-    codes = {config.load_force().code}
+    codes = {configured_force().code}
     for table, column in (("police_uk_counts", "force_code"), ("ons_csp_crime", "pfa_code")):
         if table in loaded:
             codes |= {row[0] for row in con.execute(f"select distinct {column} from {table}").fetchall()}
     known = config.forces()
-    return [code for code in known["pfa_code"] if code in codes]  # in the reference table's order
+    return tuple(code for code in known["pfa_code"] if code in codes)  # in the reference table's order
 
 
 def forces_with_data() -> list[str]:
     """Codes of the police force areas this data folder has figures for (the configured one always)."""
-    return _forces_with_data(str(data_dir()), data_version())
+    return list(_forces_with_data(str(data_dir()), data_version()))
+
+
+@functools.lru_cache(maxsize=64)
+def _force_at(code: str | None, public: bool, stamp: tuple[str, int, int]) -> config.Force:
+    chosen = config.load_force() if code is None else config.force_by_code(code)
+    return chosen.published() if public else chosen
+
+
+def _config_stamp() -> tuple[str, int, int]:
+    stat = CONFIG_FILE.stat()
+    return str(CONFIG_FILE), stat.st_mtime_ns, stat.st_size
+
+
+def configured_force() -> config.Force:
+    """config.load_force, parsed again only when the configuration file changes (pages ask for it dozens
+    of times a rerun, and each parse read the TOML file)."""
+    return _force_at(None, False, _config_stamp())
 
 
 FORCE_KEY = "force"
@@ -99,40 +176,72 @@ FORCE_KEY = "force"
 def force_code() -> str:
     """The force the address asks for (?force=CODE, one of the forces with data), else the configured one."""
     raw = _first(st.query_params.get_all(FORCE_KEY)) if FORCE_KEY in st.query_params else None
-    return raw if raw is not None and raw in forces_with_data() else config.load_force().code
+    return raw if raw is not None and raw in _forces_with_data(str(data_dir()), data_version()) \
+        else configured_force().code
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _profile_windows(force_code: str, first: dt.date, last: dt.date, public: bool, path: str,
                      version: str) -> dict[str, profile.Window]:
     frames = {m.id: _measure(m.id, force_code, public, path, version) for m in registry.measures()}
-    return profile.windows(frames, first, last, public)
+    by_area = {mid: split for mid, (split, _) in _card_rows(force_code, public, path, version).items()}
+    return profile.windows(frames, first, last, public, by_area)
 
 
 def profile_windows(first: dt.date, last: dt.date) -> dict[str, profile.Window]:
     """Every measure's values over a period for every area of the chosen force (profile.windows), cached:
     the area profile asked for another area reads its row from these."""
-    return _profile_windows(force_code(), first, last, public_mode(), str(data_dir()), data_version())
+    return dict(_profile_windows(force_code(), first, last, public_mode(), str(data_dir()), data_version()))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _pack(force_code: str, area_code: str, first: dt.date, last: dt.date, public: bool, path: str,
+          version: str) -> briefing.Pack:
+    frames = {m.id: _measure(m.id, force_code, public, path, version) for m in registry.measures()}
+    return briefing.build(frames, _force_at(force_code, public, _config_stamp()), area_code, first, last, public,
+                          version, _profile_windows(force_code, first, last, public, path, version),
+                          comments=_commentaries(path, version))
+
+
+def area_pack(area_code: str, first: dt.date, last: dt.date) -> briefing.Pack:
+    """briefing.build for an area of the chosen force and a period, cached per data version (the pack's
+    time of making is now)."""
+    pack = _pack(force_code(), area_code, first, last, public_mode(), str(data_dir()), data_version())
+    return dataclasses.replace(pack, generated=dt.datetime.now().replace(microsecond=0))
+
+
+Built = TypeVar("Built")
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _figure(name: str, key: tuple, force_code: str, public: bool, path: str, version: str,
+            _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def figure(name: str, key: tuple, build: Callable[[], Built]) -> Built:
+    """A chart built once per data version, force, mode and `key` (everything else it depends on), then
+    shared by every rerun and session: st.plotly_chart only reads a figure (it serialises a copy)."""
+    return _figure(name, key, force_code(), public_mode(), str(data_dir()), data_version(), build)
 
 
 def force() -> config.Force:
     """The chosen force as this site shows it: on the public site, with its combined areas
     (e.g. Cornwall and Isles of Scilly) in place of their parts."""
-    chosen = config.force_by_code(force_code())
-    return chosen.published() if public_mode() else chosen
+    return _force_at(force_code(), public_mode(), _config_stamp())
 
 
 def link_params(**params: str) -> dict[str, str]:
     """Query parameters for a link to another page, keeping the chosen force."""
     code = force_code()
-    return {**({FORCE_KEY: code} if code != config.load_force().code else {}), **params}
+    return {**({FORCE_KEY: code} if code != configured_force().code else {}), **params}
 
 
 def _force_changed() -> None:
     code = st.session_state.get("picker_force")
     st.query_params.pop("area", None)  # an area of the old force means nothing in the new one
     st.session_state.pop("picker_area", None)
-    if code and code != config.load_force().code:
+    if code and code != configured_force().code:
         st.query_params[FORCE_KEY] = code
     else:
         st.query_params.pop(FORCE_KEY, None)
@@ -145,7 +254,7 @@ def force_picker() -> None:
     asked = _first(st.query_params.get_all(FORCE_KEY)) if FORCE_KEY in st.query_params else None
     if asked is not None and asked not in codes:
         st.info("The address asked for a force this dashboard has no data for, so it shows "
-                f"{config.load_force().name}.")
+                f"{configured_force().name}.")
         st.query_params.pop(FORCE_KEY, None)
     st.session_state["picker_force"] = force_code()  # the address decides; the box follows it
     names = config.forces().set_index("pfa_code")["pfa_name"]
@@ -157,7 +266,7 @@ def manifest() -> dict:
     return store.manifest(data_dir())
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _commentaries(path: str, version: str) -> pd.DataFrame:
     return commentary.read(_connection(path, version))
 
@@ -165,7 +274,7 @@ def _commentaries(path: str, version: str) -> pd.DataFrame:
 def commentaries() -> pd.DataFrame:
     """Every published commentary (measures.data.commentary.read), cached per data version: look one up
     with commentary.latest or commentary.for_window."""
-    return _commentaries(str(data_dir()), data_version())
+    return _commentaries(str(data_dir()), data_version()).copy(deep=False)
 
 
 # --- filters kept in the URL -------------------------------------------------------------
@@ -200,7 +309,7 @@ def url_value(key: str, allowed: list[str], default: str, label: str) -> str:
 
 
 def _code_in_selection(state: Any) -> str | None:
-    """The area code a Plotly (customdata) or pydeck (feature properties) selection points at."""
+    """The area code a Plotly selection (its point's customdata; a map's CSP marker) points at."""
     selection = (state or {}).get("selection") if isinstance(state, dict) or hasattr(state, "get") else None
     if not selection:
         return None
@@ -210,12 +319,6 @@ def _code_in_selection(state: Any) -> str | None:
             return str(custom[0])
         if isinstance(custom, str):
             return custom
-    for objects in (selection.get("objects") or {}).values():  # pydeck: per layer, the picked features
-        for picked in objects:
-            properties = picked.get("properties", picked) if isinstance(picked, dict) else {}
-            code = properties.get("area_code") or properties.get("csp_code")
-            if code:
-                return str(code)
     return None
 
 
@@ -241,7 +344,7 @@ def area_picker(key: str = "area", linked_charts: tuple[str, ...] = ()) -> confi
     """
     shown = force()
     codes = [a.code for a in shown.areas()]
-    configured = config.force_by_code(force_code())
+    configured = _force_at(force_code(), False, _config_stamp())
     parts = configured.part_of() if public_mode() else {}
     asked = _first(st.query_params.get_all(key)) if key in st.query_params else None
     if asked in parts:  # a CSP the public site publishes as part of a combined area: show that area
@@ -284,15 +387,21 @@ def period_picker(months: list[dt.date], default_months: int = 12) -> tuple[dt.d
     return dt.date(int(start[:4]), int(start[5:]), 1), dt.date(int(end[:4]), int(end[5:]), 1)
 
 
+def chart_csv(table: pd.DataFrame, illustrative: bool) -> str:
+    """A chart's data as downloaded: formula cells neutralised, and rows of generated data labelled."""
+    rows = table.copy()
+    if illustrative:  # an export that shows generated data says so in each row that is (the rows' own flag)
+        flag = pipeline.ILLUSTRATIVE
+        rows[flag] = rows[flag].astype("boolean").fillna(False).astype(bool) if flag in rows else True
+        rows["note"] = rows[flag].map({True: ILLUSTRATIVE_LABEL, False: ""})
+    return export.safe_csv(rows)
+
+
 def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, illustrative: bool = False) -> None:
     """Under every chart: a one-sentence summary and the chart's data as CSV."""
     st.caption(summary)
-    table = table.copy()
-    if illustrative:  # an export that shows generated data says so in each row that is (the rows' own flag)
-        flag = pipeline.ILLUSTRATIVE
-        table[flag] = table[flag].astype("boolean").fillna(False).astype(bool) if flag in table else True
-        table["note"] = table[flag].map({True: ILLUSTRATIVE_LABEL, False: ""})
-    st.download_button("Download the chart's data (CSV)", table.to_csv(index=False), file_name=file_name,
+    # The CSV is built when the button is clicked, not on every rerun (server CPU: issue 16).
+    st.download_button("Download the chart's data (CSV)", lambda: chart_csv(table, illustrative), file_name=file_name,
                        mime="text/csv", key=f"download_{key}", icon=":material/download:")
 
 
@@ -301,10 +410,9 @@ def draw_part(part: ChartPart, key: str, **plot_args: Any) -> None:
     if part.figure is None:
         st.info(part.summary)
         return
-    if isinstance(part.figure, pdk.Deck):
-        st.pydeck_chart(part.figure, key=key, **plot_args)
-    else:
-        st.plotly_chart(part.figure, key=key, **plot_args)
+    from measures.render.charts import alt_text
+
+    st.plotly_chart(part.figure, key=key, alt=alt_text(part.figure, part.summary), **plot_args)
     chart_notes(part.summary, part.table, part.file_name, key, illustrative=part.illustrative)
 
 

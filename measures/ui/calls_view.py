@@ -177,7 +177,7 @@ def by_caller_csp(force: config.Force, first: dt.date, last: dt.date, selected: 
 
 def targets(area: config.Area, first: dt.date, last: dt.date) -> pd.DataFrame:
     """Each 101 measure with a target for the area: its latest month in the period, value, target, variation
-    and assurance, from the pipeline's rows (the Overview's words)."""
+    and assurance (their keys, for vocabulary's icons and words), from the pipeline's rows."""
     rows = []
     for measure in registry.members("calls_101"):
         series = _window(app.measure(measure.id), area.code, first, last).dropna(subset=["value"])
@@ -188,6 +188,17 @@ def targets(area: config.Area, first: dt.date, last: dt.date) -> pd.DataFrame:
                      "Value": scorecard.format_value(latest["value"], measure.unit),
                      "Target": measure.target.text(),
                      "Met this month": "yes" if measure.target.passes(float(latest["value"])) else "no",
-                     "Variation": vocabulary.signal_label(scorecard.latest_signal(latest)[0]),
-                     "Assurance": vocabulary.assurance_label(str(latest["assurance"]))})
+                     "Variation": scorecard.latest_signal(latest)[0], "Assurance": str(latest["assurance"])})
     return pd.DataFrame(rows)
+
+
+def targets_html(frame: pd.DataFrame) -> str:
+    """The targets table as HTML, the variation and assurance each with its icon and words (never colour alone)."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(row[c]))}</td>" for c in ("Measure", "Month", "Value", "Target", "Met this month"))
+        + f"<td>{vocabulary.signal_html(row['Variation'])}</td><td>{vocabulary.assurance_html(row['Assurance'])}</td></tr>"
+        for _, row in frame.iterrows())
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -28,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 from measures.paths import REPO_ROOT
+from measures.ui import public_server
 
 HAPROXY_TEMPLATE = REPO_ROOT / "deploy" / "haproxy.cfg.template"
 REPLICA_COOKIE = "MEASURES_REPLICA"  # the proxy's sticky cookie (named in the template)
@@ -39,11 +40,16 @@ PUBLIC_OPTIONS: dict[str, str] = {
     "client.showErrorDetails": "none",  # a generic message in the browser; details only in the server log
     "client.showErrorLinks": "false",
     "client.toolbarMode": "viewer",  # no rerun / clear-cache / developer menu items
+    # Tables' own CSV export would write text cells as they are (formulas included); the public
+    # downloads are our buttons, which neutralise them (export.safe_csv).
+    "client.disableDataExport": "true",
     "server.enableXsrfProtection": "true",
     "server.enableCORS": "true",
     "server.fileWatcherType": "none",  # no file watcher: nothing reloads code on a public server
     "server.runOnSave": "false",
-    "server.maxUploadSize": "1",  # MB; the public site offers no uploads at all
+    "server.maxUploadSize": "1",  # MB; the public site offers no uploads at all (and refuses the route)
+    "server.maxWidgetStateSize": str(public_server.MAX_CLIENT_MESSAGE_MB),  # a larger frame closes the WebSocket
+    "server.maxMessageSize": str(public_server.MAX_SERVER_MESSAGE_MB),  # also the largest frame the server reads
     "server.enableStaticServing": "false",
     "server.headless": "true",
     "global.developmentMode": "false",
@@ -56,8 +62,11 @@ def public_flags() -> list[str]:
 
 
 def command(public: bool, port: int, address: str) -> list[str]:
-    """The `streamlit run` command line for the analysts' or the public site."""
-    return [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard.py"),
+    """The `streamlit run` command line for the analysts' or the public site. The public site runs the
+    dashboard through its hardened launcher (measures/ui/public_server.py), so the server itself refuses
+    uploads and developer messages whether or not a proxy is in front."""
+    script = public_server.LAUNCHER if public else REPO_ROOT / "dashboard.py"
+    return [sys.executable, "-m", "streamlit", "run", str(script),
             "--server.port", str(port), "--server.address", address, *(public_flags() if public else [])]
 
 
@@ -104,11 +113,13 @@ def haproxy_binary() -> str | None:
     return "/usr/sbin/haproxy" if os.access("/usr/sbin/haproxy", os.X_OK) else None
 
 
-def proxy_config(bind: str, replica_ports: list[int]) -> str:
-    """The proxy's configuration: the repo's template with the listen address and the replicas filled in."""
+def proxy_config(bind: str, replica_ports: list[int], public: bool = True) -> str:
+    """The proxy's configuration: the repo's template with the listen address, the replicas and, for the
+    public site, the hardening rules (public_server.proxy_rules) filled in."""
     servers = "\n".join(f"    server r{number} 127.0.0.1:{port} cookie r{number}"
                         for number, port in enumerate(replica_ports, 1))
-    return string.Template(HAPROXY_TEMPLATE.read_text()).substitute(bind=bind, servers=servers)
+    rules = public_server.proxy_rules() if public else "    # analysts' site: no public-site rules"
+    return string.Template(HAPROXY_TEMPLATE.read_text()).substitute(bind=bind, servers=servers, public_rules=rules)
 
 
 def free_ports(count: int) -> list[int]:
@@ -171,7 +182,7 @@ def serve_replicas(public: bool, replicas: int, port: int, address: str, data_di
     ports = free_ports(replicas)
     workdir = Path(tempfile.mkdtemp(prefix="measures-proxy-"))
     config = workdir / "haproxy.cfg"
-    config.write_text(proxy_config(f"{address}:{port}", ports))
+    config.write_text(proxy_config(f"{address}:{port}", ports, public))
     check = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
     if check.returncode != 0:
         print(f"error: haproxy refused {config}: {check.stderr.strip() or check.stdout.strip()}", file=sys.stderr)

@@ -12,12 +12,11 @@ import dataclasses
 import datetime as dt
 
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 
 from measures.core import peer_comparison, registry, similar
 from measures.data import config
-from measures.render import briefing, peer_charts
+from measures.render import briefing, charts, peer_charts
 from measures.ui import app
 
 URL_KEY = "peer"
@@ -102,8 +101,8 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
     whole = peer_comparison.national(values, measure)
     if area.area_type != "csp":
         st.info(FORCE_NOTE)
-        _draw(peer_charts.national_map(values[values["area_type"] == "csp"], measure, first, last),
-              "peer_national_map")
+        _draw(app.figure("peer_national_map", (measure.id, None, first, last), lambda: peer_charts.national_map(
+            values[values["area_type"] == "csp"], measure, first, last)), "peer_national_map")
         st.caption(whole.note)
         return
     try:
@@ -116,12 +115,15 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
     st.markdown(f"**Position.** {peer_charts.position_sentence(rows, measure, first, last)}")
     left, right = st.columns(2)
     with left:
-        _draw(peer_charts.ranked_chart(rows, measure, first, last), "peer_ranked")
+        _draw(app.figure("peer_ranked", (measure.id, area.code, first, last),
+                         lambda: peer_charts.ranked_chart(rows, measure, first, last)), "peer_ranked")
     with right:
-        _draw(peer_charts.funnel_chart(rows, measure, first, last), "peer_funnel")
+        _draw(app.figure("peer_funnel", (measure.id, area.code, first, last),
+                         lambda: peer_charts.funnel_chart(rows, measure, first, last)), "peer_funnel")
     st.dataframe(peer_charts.human_table(rows, measure), hide_index=True, key="peer_table")
-    _draw(peer_charts.national_map(values[values["area_type"] == "csp"], measure, first, last, selected=area.code),
-          "peer_national_map")
+    # Figures are built once per data version and shared (a chart only reads them: issue 16's page CPU).
+    _draw(app.figure("peer_national_map", (measure.id, area.code, first, last), lambda: peer_charts.national_map(
+        values[values["area_type"] == "csp"], measure, first, last, selected=area.code)), "peer_national_map")
 
 
 def _draw(part: peer_charts.ChartPart, key: str) -> None:
@@ -129,10 +131,7 @@ def _draw(part: peer_charts.ChartPart, key: str) -> None:
     if part.figure is None:
         st.info(part.summary)
         return
-    if isinstance(part.figure, pdk.Deck):
-        st.pydeck_chart(part.figure, key=key)
-    else:
-        st.plotly_chart(part.figure, key=key, config={"displayModeBar": False})
+    st.plotly_chart(part.figure, key=key, config={"displayModeBar": False}, alt=charts.alt_text(part.figure, part.summary))
     app.chart_notes(part.summary, part.table, part.file_name, key)
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import h3
 import pandas as pd
 import streamlit as st
 
 from measures.core import pipeline, registry
 from measures.data import config
-from measures.render import charts
 from measures.ui import app
 
 # Streamlit looks tooltip {fields} up on the feature and then in its properties.
@@ -118,20 +116,10 @@ def map_summary(values: pd.DataFrame, first: dt.date, last: dt.date) -> str:
             f"({top['rate']:.1f} per 1,000 residents) and {bottom['area_name']} the lowest ({bottom['rate']:.1f}).")
 
 
-def hex_density(force_code: str, area_code: str, crime_types: list[str], first: dt.date,
-                last: dt.date) -> tuple[pd.DataFrame, tuple[float, float], float]:
-    hexes = app.run("recorded_crime_hex", force=force_code, **{"from": first, "to": last},
-                    include_types=crime_types, exclude_types=[])
-    if hexes.empty:
-        return hexes, (-4.2, 50.6), 7
-    lat_lng = [h3.cell_to_latlng(c) for c in hexes["h3_cell"]]
-    lats = pd.Series([p[0] for p in lat_lng])
-    lngs = pd.Series([p[1] for p in lat_lng])
-    # Centre on the busiest 98% so a few stray points far away do not pull the view.
-    centre = (float(lngs.quantile(0.5)), float(lats.quantile(0.5)))
-    zoom = charts.fit_zoom(float(lngs.quantile(0.99) - lngs.quantile(0.01)),
-                           float(lats.quantile(0.99) - lats.quantile(0.01)), latitude=centre[1])
-    return hexes, centre, zoom
+def hex_density(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Crimes per H3 hexagon of the force's points (recorded_view.area_hexes keeps the area's)."""
+    return app.run("recorded_crime_hex", force=force_code, **{"from": first, "to": last},
+                   include_types=crime_types, exclude_types=[])
 
 
 def recorded_crime_table(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -178,3 +166,10 @@ def coverage_text(force_code: str) -> str:
         return "no months loaded."
     return (f"{coverage['months']} months from {coverage['first_month'][:7]} to {coverage['last_month'][:7]} "
             "(months not published are gaps).")
+
+
+def page_not_found() -> None:
+    """What the public site shows at an analysts' address (/update-data, /commentary): it is not a page here."""
+    st.title("Page not found")
+    st.markdown("This page does not exist. The public site shows the published figures only.")
+    st.page_link("app_pages/overview.py", label="Go to the Overview", icon=":material/dashboard:")

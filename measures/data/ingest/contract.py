@@ -186,7 +186,48 @@ def source_note(illustrative: bool, what: str) -> dict:
 def file_months(files: list[Path]) -> list[tuple[int, dt.date | None]]:
     """(file_no, the month in the file name (..._YYYY-MM.csv) or None)."""
     found = []
+    today = dt.date.today()
     for number, file in enumerate(files, start=1):
         match = re.search(r"(\d{4})-(0[1-9]|1[0-2])(?!.*\d{4}-\d{2})", file.name)
+        if match and not FIRST_DAY.year <= int(match.group(1)) <= today.year:  # before dt.date: year 0 is no date
+            raise IngestError(file, f"the month in the file name, {match.group(0)}, is out of range "
+                              f"({FIRST_DAY:%Y} to this month)")
         found.append((number, dt.date(int(match.group(1)), int(match.group(2)), 1) if match else None))
     return found
+
+
+def residents_table(con: duckdb.DuckDBPyConnection, force: config.Force) -> int:
+    """Table `area_residents(code, residents, residents_of)`: every CSP, district and force of England and
+    Wales with the residents the rates divide by (latest mid-year); a district has its CSP's (at least its
+    own), and `residents_of` names the area counted. Returns the configured force's residents, the ceiling
+    for a code in no lookup (kept in the force's unassigned bucket)."""
+    latest = config.latest_residents()
+    areas = config.areas()
+    csps = areas[areas["area_type"] == "csp"]
+    rows = {code: (int(latest[code]), code) for code in csps["area_code"] if code in latest.index}
+    for lad, csp in config.districts()[["lad_code", "csp_code"]].itertuples(index=False):
+        if csp in rows:
+            rows.setdefault(lad, rows[csp])
+    for owner, group in csps.groupby("force_code"):
+        rows[str(owner)] = (sum(rows[code][0] for code in group["area_code"] if code in rows), str(owner))
+    con.execute("create or replace table area_residents(code varchar primary key, residents bigint, "
+                "residents_of varchar)")
+    con.executemany("insert into area_residents values (?, ?, ?)", [(c, *v) for c, v in sorted(rows.items())])
+    return rows[force.code][0] if force.code in rows else max(n for n, _ in rows.values())
+
+
+def count_sql(column: str) -> str:
+    """SQL for a count: whole numbers 0 and up (18 digits at most, so the bigint cannot overflow), NULL otherwise."""
+    value = f"trim({column})"
+    return f"case when regexp_full_match({value}, '[0-9]{{1,18}}') then {value}::bigint end"
+
+
+def ceiling_check(raw: str, count: str, what: str) -> tuple[str, str]:
+    """A refuse_first check: a count beyond the area's residents (or a number too long to be one)."""
+    what = what.replace("'", "''")
+    return (
+        f"regexp_full_match({raw}, '[0-9]+') and ({count} is null or {count} > residents)",
+        (f"'{raw.removesuffix('_raw')} ' || case when length({raw}) > 24 then 'of ' || length({raw}) || ' digits' "
+         f"else {raw} end || ' is more than the ' || format('{{:,}}', residents) || ' residents of ' || "
+         f"residents_of || ' ({what})'"),
+    )

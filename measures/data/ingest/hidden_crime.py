@@ -4,7 +4,8 @@ Contract: docs/input-contracts.md, "Hidden-crime extract". Areas may be CSPs or 
 of the configured force (a district counts in its CSP); an empty area_code is a record
 with no area. Both, and codes that are not areas of the force, are kept in the force's
 unassigned bucket and reported. Every row is checked before anything is written. Loading
-a month and strand again replaces it.
+a month and strand again replaces it. A month's count for an area beyond its residents (its CSP's,
+from the rates' denominator: contract.residents_table; the force's where there is no area) is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from measures.data.ingest import IngestError, IngestReport, find_files
 from measures.data.ingest.contract import (
     AREA_CODE,
     FIRST_DAY,
+    ceiling_check,
     connect,
+    count_sql,
     coverage,
     force_area_lookup,
     locate,
@@ -30,6 +33,7 @@ from measures.data.ingest.contract import (
     read_strict,
     refuse_duplicates,
     refuse_first,
+    residents_table,
     shown,
     source_note,
     write_table,
@@ -59,17 +63,22 @@ def _typed(con: duckdb.DuckDBPyConnection, force: config.Force) -> None:
     con.execute("create or replace table force_areas(code varchar, csp_code varchar, level varchar)")
     con.executemany("insert into force_areas values (?, ?, ?)", force_area_lookup(force))
     month = "trim(month)"
+    # A month's records for an area cannot exceed its residents (a district: its CSP's; no area or an area
+    # in no lookup: the force's).
+    fallback = residents_table(con, force)
     con.execute(
         f"""create or replace table typed as
-            select rowid as rn, file_no,
+            select raw.rowid as rn, file_no,
                    nullif({month}, '') as month_raw,
                    case when regexp_full_match({month}, '[0-9]{{4}}-(0[1-9]|1[0-2])(-01)?')
                         then strptime(left({month}, 7) || '-01', '%Y-%m-%d')::date end as month,
                    nullif(trim(area_code), '') as area_code,
                    nullif(trim(strand), '') as strand,
                    nullif(trim(count), '') as count_raw,
-                   case when regexp_full_match(trim(count), '[0-9]{{1,12}}') then trim(count)::bigint end as count
-            from raw"""
+                   {count_sql('count')} as count,
+                   coalesce(a.residents, {fallback}) as residents,
+                   coalesce(a.residents_of, '{force.code}') as residents_of
+            from raw left join area_residents a on a.code = nullif(trim(area_code), '')"""
     )
 
 
@@ -86,6 +95,7 @@ def _validate(con: duckdb.DuckDBPyConnection) -> None:
         # The registry allows only lower-case letters, digits and _ in a strand, so quoting is enough.
         (f"strand is null or strand not in ({', '.join(repr(s) for s in strands())})",
          f"'strand ' || {shown('strand')} || ' is not one of {', '.join(strands())}'"),
+        ceiling_check("count_raw", "count", "at most one record a resident a month"),
         ("count is null", f"'count ' || {shown('count_raw')} || ' is not a whole number of 0 or more'"),
     ])
     refuse_duplicates(con, "typed", ["month", "area_code", "strand"], "the month, area_code and strand")

@@ -15,6 +15,14 @@ district of another force, a district the lookup does not know, or a district wi
 single CSP is counted in the force's unassigned bucket, with its reason. Rows of British
 Transport Police and of Northern Ireland are counted in the report only: they belong to no
 police force area of England and Wales and to no CSP.
+
+Refused, with the file and line, before anything is written: a file with a header and no rows; a
+month before police.uk's first (2010-12) or after this month, or not the month in the file's name
+(YYYY-MM-...); a coordinate no place can have (not a number, "nan", a latitude beyond ±90, a
+longitude beyond ±180: police.uk leaves both cells empty for a crime it cannot place, and those
+rows are counted as 'no location', so anything else is a damaged file, not a crime without a place);
+more exact repeats of rows than police.uk's own files have (see _exact_repeats: its files do repeat
+a few rows, which are counted as published and reported).
 """
 
 from __future__ import annotations
@@ -58,6 +66,9 @@ HEX_TABLE = "police_uk_hex"
 UNMATCHED_TABLE = "police_uk_unmatched"
 FIRST_MONTH = dt.date(2010, 12, 1)  # police.uk's first published month
 WHAT = "police.uk street-level crime"
+REPEAT_ALLOWANCE = 20  # exact repeats of a row a file may have before its share matters (see _exact_repeats)
+REPEAT_SHARE = 0.02  # ... and the share of its rows with a Crime ID: about three times the most police.uk has had
+MONTH_NAME = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 # In the archives but outside every police force area of England and Wales: counted and
 # reported, never added to a territorial force or a CSP.
@@ -174,17 +185,19 @@ def _check_header(source: Source, raw: bytes) -> None:
 
 
 # Text columns arrive dictionary-encoded: a month's few thousand distinct names are held once, and rows are grouped
-# by their small integer codes.
-_TYPES = {c: pa.float64() if c in ("Longitude", "Latitude") else pa.dictionary(pa.int32(), pa.string()) for c in NEEDED}
-_CONVERT = pacsv.ConvertOptions(include_columns=NEEDED, column_types=_TYPES, null_values=[""],
+# by their small integer codes. Every column is read (a whole row is needed to tell an exact repeat); Crime ID, nearly
+# unique, as plain text. Only NEEDED leave _read.
+_TYPES = {c: pa.float64() if c in ("Longitude", "Latitude") else pa.string() if c == "Crime ID"
+          else pa.dictionary(pa.int32(), pa.string()) for c in COLUMNS}
+_CONVERT = pacsv.ConvertOptions(include_columns=COLUMNS, column_types=_TYPES, null_values=[""],
                                 strings_can_be_null=True, quoted_strings_can_be_null=True)
 _PARSE = pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True)
 # One file is parsed on one thread; files are read side by side (zlib and Arrow release the GIL).
 _READ = pacsv.ReadOptions(use_threads=False, block_size=1 << 24)
 
 
-def _read(source: Source, file_no: int) -> pa.Table:
-    """Typed, strict read of the needed columns of one CSV, with its file number."""
+def _read(source: Source, file_no: int) -> tuple[pa.Table, int]:
+    """Typed, strict read of one CSV: its needed columns with its file number, and its count of exact repeats."""
     raw = source.read()
     _check_header(source, raw)
     try:
@@ -193,7 +206,80 @@ def _read(source: Source, file_no: int) -> pa.Table:
         raise _diagnose(source, raw, exc) from None
     if table.num_rows == 0:
         raise IngestError(source.label, "the file has a header and no rows")
-    return table.append_column("file_no", pa.array(np.full(table.num_rows, file_no, dtype=np.int32)))
+    _check_coordinates(source, table)
+    repeats = _exact_repeats(source, table)
+    table = table.select(NEEDED)
+    return table.append_column("file_no", pa.array(np.full(table.num_rows, file_no, dtype=np.int32))), repeats
+
+
+def _check_coordinates(source: Source, table: pa.Table) -> None:
+    """Refuse a coordinate no place can have (police.uk leaves both empty for a row it cannot place)."""
+    for column, limit in (("Latitude", 90), ("Longitude", 180)):
+        values = table.column(column)
+        bad = pc.or_(pc.invert(pc.is_finite(values)), pc.greater(pc.abs(values), limit)).fill_null(False)
+        if pc.any(bad).as_py():
+            index = pc.index(bad, True).as_py()
+            line, text = _record(source, index, COLUMNS.index(column))
+            raise IngestError(source.label, f"{column} '{text[:40]}' is not a {column.lower()} (-{limit} to {limit}); "
+                              "leave both coordinates empty for a crime with no location", line=line)
+
+
+def _exact_repeats(source: Source, table: pa.Table) -> int:
+    """Rows with a Crime ID that repeat an earlier row in every field.
+
+    police.uk's own files have a few (95 in the 2,018,895 rows of the every-force set of 2025-01..06, at
+    most 0.7% of a file's rows with a Crime ID: North Yorkshire 2025-02), so they are counted as police.uk
+    publishes them, and reported. More than REPEAT_ALLOWANCE rows and REPEAT_SHARE of the file are not
+    police.uk's: a file pasted twice, or rows copied in, which would count crimes twice: refused.
+    """
+    ids = table.column("Crime ID")
+    counts = pc.value_counts(ids.drop_null())
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(repeated) == 0:
+        return 0
+    rows = table.filter(pc.is_in(ids, value_set=repeated))
+    rows = pa.table({c: rows.column(c).cast(pa.string()) if c not in ("Longitude", "Latitude") else rows.column(c)
+                     for c in COLUMNS})
+    groups = rows.group_by(COLUMNS, use_threads=False).aggregate([("Crime ID", "count")])
+    repeats = int(pc.sum(pc.subtract(groups.column("Crime ID_count"), 1)).as_py() or 0)
+    with_id = len(ids) - ids.null_count
+    if repeats > max(REPEAT_ALLOWANCE, REPEAT_SHARE * with_id):
+        first, line = _first_repeat(source)
+        copy = f"; the first repeats line {first}" if first is not None else ""
+        raise IngestError(source.label, f"{repeats:,} rows repeat another row exactly (the same Crime ID and every "
+                          f"field{copy}): police.uk's own files repeat at most 0.7% of their rows; give each crime "
+                          "once", line=line)
+    return repeats
+
+
+def _rows(source: Source) -> Iterable[tuple[int, list[str]]]:
+    """(line, fields) of each data record, as the reader counts them (only used for messages)."""
+    reader = csv.reader(io.StringIO(source.read().decode("utf-8-sig", errors="replace"), newline=""))
+    next(reader, None)
+    line = reader.line_num + 1
+    for row in reader:
+        if row:
+            yield line, row
+        line = reader.line_num + 1
+
+
+def _record(source: Source, index: int, column: int) -> tuple[int | None, str]:
+    """(line, text of `column`) of data record `index` (0-based)."""
+    for number, (line, row) in enumerate(_rows(source)):
+        if number == index:
+            return line, row[column] if column < len(row) else ""
+    return None, ""
+
+
+def _first_repeat(source: Source) -> tuple[int | None, int | None]:
+    """(line of the first row repeated, line of its first repeat), among rows with a Crime ID."""
+    seen: dict[tuple[str, ...], int] = {}
+    for line, row in _rows(source):
+        if row and row[0]:
+            first = seen.setdefault(tuple(row), line)
+            if first != line:
+                return first, line
+    return None, None
 
 
 def _diagnose(source: Source, raw: bytes, exc: Exception) -> IngestError:
@@ -409,6 +495,7 @@ class _Reader:
         self.summary = _Summary([], [])
         self.rows = 0
         self.months = 0
+        self.repeats = 0  # rows that repeat another exactly (counted, as police.uk publishes them)
 
     def run(self) -> _Summary:
         batches: dict[str, list[int]] = defaultdict(list)
@@ -421,7 +508,9 @@ class _Reader:
             # at most two months are in memory.
             queued = [pool.submit(_read, self.sources[i], i) for i in months[0]]
             for number in range(len(months)):
-                tables = [future.result() for future in queued]  # the first bad file in order is refused
+                results = [future.result() for future in queued]  # the first bad file in order is refused
+                tables = [table for table, _ in results]
+                self.repeats += sum(repeats for _, repeats in results)
                 queued = [pool.submit(_read, self.sources[i], i) for i in months[number + 1]] \
                     if number + 1 < len(months) else []
                 self._month(tables)
@@ -537,11 +626,26 @@ class _Reader:
             if not _possible_month(month, last):
                 raise IngestError(source.label, f"impossible month '{month}' (expected YYYY-MM from 2010-12 to this "
                                   "month)", line=_line_of(source, "Month", month))
+            if MONTH_NAME.fullmatch(source.batch) and month != source.batch:
+                raise IngestError(source.label, f"Month '{month}' is not {source.batch}, the month in the file name; "
+                                  "give each month in its own file", line=_line_of(source, "Month", month))
             if force not in known:
                 raise IngestError(source.label, f"unknown force '{force}' in 'Falls within'",
                                   line=_line_of(source, "Falls within", force))
             if no_type:
                 raise IngestError(source.label, "a row has no Crime type", line=_line_of(source, "Crime type", None))
+        # Text that reaches the tables and their downloads: a cell a spreadsheet would run as a formula is no
+        # crime type or LSOA name (OWASP's CSV-injection characters).
+        for column, table, name, index in (("Crime type", "crime_dict", "crime_type", "crime_i"),
+                                           ("LSOA name", "lsoa_dict", "lsoa_name", "lsoa_i")):
+            bad = self.con.execute(
+                f"""select d.{name}, min(c.file_no) from {table} d join codes c using ({index})
+                    where left(d.{name}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) group by 1 order by 2, 1 limit 1"""
+            ).fetchone()
+            if bad:
+                source = self.sources[bad[1]]
+                raise IngestError(source.label, f"{column} '{bad[0][:40]}' begins with '{bad[0][:1]}': a spreadsheet "
+                                  f"formula, not a {column.lower()}", line=_line_of(source, column, bad[0]))
         for file_no, month, force, _ in values:
             label = self.sources[file_no].label
             first = self.seen.setdefault((str(force), str(month)), label)
@@ -551,9 +655,10 @@ class _Reader:
 
 
 def _possible_month(month: str | None, last: dt.date) -> bool:
-    if month is None or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    # Compared as text: a month such as 0000-01 is refused without ever becoming a date (year 0 is none).
+    if month is None or not MONTH_NAME.fullmatch(month):
         return False
-    return FIRST_MONTH <= dt.date(int(month[:4]), int(month[5:]), 1) <= last
+    return f"{FIRST_MONTH:%Y-%m}" <= month <= f"{last:%Y-%m}"
 
 
 # --------------------------------------------------------------------------- publishing
@@ -615,7 +720,7 @@ def ingest(paths: list[Path], data_dir: Path) -> IngestReport:
             store.publish(data_dir, build)
         finally:
             con.close()  # before the spill folder goes
-    return _report(sources, reader.rows, summary, unmatched)
+    return _report(sources, reader.rows, summary, unmatched, reader.repeats)
 
 
 def peak_memory_mb() -> float:
@@ -623,7 +728,8 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _report(sources: list[Source], total: int, summary: _Summary, unmatched: pd.DataFrame) -> IngestReport:
+def _report(sources: list[Source], total: int, summary: _Summary, unmatched: pd.DataFrame,
+            repeats: int = 0) -> IngestReport:
     report = IngestReport("police-uk", files=len(sources), rows=total)
     forces = pd.concat(summary.forces, ignore_index=True)
     for force, rows in forces.groupby("force_code", sort=True):
@@ -643,5 +749,8 @@ def _report(sources: list[Source], total: int, summary: _Summary, unmatched: pd.
         unknown = unknown.sort_values(ascending=False, kind="stable")
         report.lines.append("  districts not in the lookup (rows kept as unassigned): " + "; ".join(
             f"{name} ({rows:,})" for name, rows in unknown.items()))
+    if repeats:
+        report.lines.append(f"  rows repeating another exactly (same Crime ID and every field), counted as police.uk "
+                            f"publishes them: {repeats:,}")
     report.lines.append(f"  peak memory: {peak_memory_mb():,.0f} MB")
     return report

@@ -5,7 +5,9 @@ district, adult and juvenile. Every row is checked before anything is written. D
 that are not districts of the configured force are kept in the force's unassigned bucket
 and reported by code; aggregate areas (counties, forces, regions, countries, CSPs) are
 refused because they would count the same offenders twice. Loading a cohort again
-(the same quarter and offender type) replaces it.
+(the same quarter and offender type) replaces it. A cohort that has not ended (cohort_end after
+today) is refused, and so is a count beyond the residents of the district's CSP (the rates'
+denominator, contract.residents_table): a quarter's offenders cannot outnumber its residents.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from measures.data.ingest import IngestReport, find_files
 from measures.data.ingest.contract import (
     AREA_CODE,
     FIRST_DAY,
+    ceiling_check,
     connect,
+    count_sql,
     coverage,
     force_area_lookup,
     merge_periods,
@@ -29,6 +33,7 @@ from measures.data.ingest.contract import (
     read_strict,
     refuse_duplicates,
     refuse_first,
+    residents_table,
     shown,
     source_note,
     write_table,
@@ -62,11 +67,6 @@ def aggregate_check(column: str) -> tuple[str, str]:
     )
 
 
-def _count(column: str) -> str:
-    value = f"trim({column})"
-    return f"case when regexp_full_match({value}, '[0-9]{{1,12}}') then {value}::bigint end"
-
-
 def _date(column: str) -> str:
     value = f"trim({column})"
     return f"case when length({value}) = 10 then try_strptime({value}, '%Y-%m-%d')::date end"
@@ -75,17 +75,22 @@ def _date(column: str) -> str:
 def _typed(con: duckdb.DuckDBPyConnection, force: config.Force) -> None:
     con.execute("create or replace table force_areas(code varchar, csp_code varchar, level varchar)")
     con.executemany("insert into force_areas values (?, ?, ?)", force_area_lookup(force))
+    # A cohort's counts cannot exceed its district's residents (its CSP's, from the rates' table; the force's
+    # for a district in no lookup).
+    fallback = residents_table(con, force)
     con.execute(
         f"""create or replace table typed as
-            select rowid as rn, file_no,
+            select raw.rowid as rn, file_no,
                    nullif(trim(geography_code), '') as lad_code,
                    lower(nullif(trim(adult_juvenile), '')) as adult_juvenile,
                    nullif(trim(cohort_start), '') as start_raw, {_date('cohort_start')} as cohort_start,
                    nullif(trim(cohort_end), '') as end_raw, {_date('cohort_end')} as cohort_end,
-                   nullif(trim(offenders), '') as offenders_raw, {_count('offenders')} as offenders,
-                   nullif(trim(reoffenders), '') as reoffenders_raw, {_count('reoffenders')} as reoffenders,
-                   nullif(trim(reoffences), '') as reoffences_raw, {_count('reoffences')} as reoffences
-            from raw"""
+                   nullif(trim(offenders), '') as offenders_raw, {count_sql('offenders')} as offenders,
+                   nullif(trim(reoffenders), '') as reoffenders_raw, {count_sql('reoffenders')} as reoffenders,
+                   nullif(trim(reoffences), '') as reoffences_raw, {count_sql('reoffences')} as reoffences,
+                   coalesce(a.residents, {fallback}) as residents,
+                   coalesce(a.residents_of, '{force.code}') as residents_of
+            from raw left join area_residents a on a.code = nullif(trim(geography_code), '')"""
     )
 
 
@@ -109,6 +114,11 @@ def _validate(con: duckdb.DuckDBPyConnection) -> None:
         ("cohort_end <> last_day(cohort_start + interval 2 month)",
          (f"'cohort_end ' || {shown('end_raw')} || ' is not the last day of the quarter starting ' || start_raw "
          "|| ' (expected ' || strftime(last_day(cohort_start + interval 2 month), '%Y-%m-%d') || ')'")),
+        (f"cohort_end > date '{today}'",
+         f"'cohort_end ' || {shown('end_raw')} || ' is in the future: a cohort is counted once it has ended'"),
+        ceiling_check("offenders_raw", "offenders", "offenders in a quarter's cohort are at most its residents"),
+        ceiling_check("reoffenders_raw", "reoffenders", "at most one a resident"),
+        ceiling_check("reoffences_raw", "reoffences", "at most one a resident in a quarter's cohort"),
         ("offenders is null", f"'offenders ' || {shown('offenders_raw')} || ' {whole}'"),
         ("reoffenders is null", f"'reoffenders ' || {shown('reoffenders_raw')} || ' {whole}'"),
         ("reoffences is null", f"'reoffences ' || {shown('reoffences_raw')} || ' {whole}'"),
