@@ -123,6 +123,11 @@ class Attack:
     needs: Path | None = None  # the real file the bad one is made from
 
 
+def retitled(year: str):
+    """An edit of the C2 table: its title names another year ("year ending June 2099")."""
+    return lambda lines: [lines[0].replace("year ending June 2025", year), *lines[1:]]
+
+
 def _ons_plymouth_line() -> int:
     return c2_row_line(PLYMOUTH) if REAL_C2.is_file() else 0
 
@@ -147,20 +152,17 @@ ATTACKS = [
            lambda f: ons(f, replace_in_plymouth("E06000026,", "=1+1,")),
            "local authority code '=1+1' is not a district", needs=REAL_C2),
     Attack("ONS year ending June 2099", "ons-csp",
-           lambda f: ons(f, lambda lines: [lines[0].replace("year ending June 2025", "year ending June 2099"),
-                                           *lines[1:]]),
+           lambda f: ons(f, retitled("year ending June 2099")),
            "year ending June 2099 is out of range", line=1, needs=REAL_C2),
     Attack("ONS year ending June 1900", "ons-csp",
-           lambda f: ons(f, lambda lines: [lines[0].replace("year ending June 2025", "year ending June 1900"),
-                                           *lines[1:]]),
+           lambda f: ons(f, retitled("year ending June 1900")),
            "year ending June 1900 is out of range", line=1, needs=REAL_C2),
     Attack("ONS year 0", "ons-csp",
-           lambda f: ons(f, lambda lines: [lines[0].replace("year ending June 2025", "year ending June 0000"),
-                                           *lines[1:]]),
+           lambda f: ons(f, retitled("year ending June 0000")),
            "out of range", line=1, needs=REAL_C2),
     Attack("ONS year not yet over", "ons-csp",
-           lambda f: ons(f, lambda lines: [lines[0].replace("year ending June 2025", f"year ending December {TODAY.year}"),
-                                           *lines[1:]]) if TODAY < dt.date(TODAY.year, 12, 31) else pytest.skip("31 Dec"),
+           lambda f: ons(f, retitled(f"year ending December {TODAY.year}"))
+           if TODAY < dt.date(TODAY.year, 12, 31) else pytest.skip("31 Dec"),
            "a year not yet over has no figures", line=1, needs=REAL_C2),
     Attack("ONS row given twice", "ons-csp",
            lambda f: ons(f, lambda lines: [*lines, next(line for line in lines if PLYMOUTH in line)]),

@@ -38,26 +38,26 @@ class ChildDied(RuntimeError):
     """The child ended without an answer (killed, or crashed)."""
 
 
+def _setting(name: str, default: float, unit: str) -> float:
+    """A positive number from the environment (the default when unset); a bad value is one line naming it."""
+    text = os.environ.get(name, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number of {unit}") from None
+    if value <= 0:
+        raise ValueError(f"{name}={text!r} must be more than 0 {unit}")
+    return value
+
+
 def limit_bytes() -> int:
     """The check's memory limit: MEASURES_CHECK_MEMORY_GIB (GiB, default 4) in bytes."""
-    text = os.environ.get(MEMORY_ENV, "").strip()
-    try:
-        gib = float(text) if text else DEFAULT_GIB
-    except ValueError:
-        raise ValueError(f"{MEMORY_ENV}={text!r} is not a number of GiB") from None
-    if gib <= 0:
-        raise ValueError(f"{MEMORY_ENV}={text!r} must be more than 0 GiB")
-    return int(gib * GIB)
+    return int(_setting(MEMORY_ENV, DEFAULT_GIB, "GiB") * GIB)
 
 
 def timeout_s() -> float:
     """The check's time limit: MEASURES_CHECK_TIMEOUT_S (seconds, default an hour): a backstop, not a budget."""
-    text = os.environ.get(TIMEOUT_ENV, "").strip()
-    try:
-        seconds = float(text) if text else DEFAULT_TIMEOUT_S
-    except ValueError:
-        raise ValueError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds") from None
-    return seconds if seconds > 0 else DEFAULT_TIMEOUT_S
+    return _setting(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, "seconds")
 
 
 def shown_gib(limit: int) -> str:
