@@ -22,7 +22,7 @@ import streamlit as st
 from measures.core import export, pipeline, profile, registry, scorecard
 from measures.data import commentary, config, db, store
 from measures.paths import CONFIG_FILE, DEFAULT_DATA_DIR
-from measures.render import briefing
+from measures.render import briefing, charts
 
 if TYPE_CHECKING:
     from measures.render.measure_parts import ChartPart
@@ -410,9 +410,7 @@ def draw_part(part: ChartPart, key: str, **plot_args: Any) -> None:
     if part.figure is None:
         st.info(part.summary)
         return
-    from measures.render.charts import alt_text
-
-    st.plotly_chart(part.figure, key=key, alt=alt_text(part.figure, part.summary), **plot_args)
+    st.plotly_chart(part.figure, key=key, alt=charts.alt_text(part.figure, part.summary), **plot_args)
     chart_notes(part.summary, part.table, part.file_name, key, illustrative=part.illustrative)
 
 
