@@ -32,10 +32,10 @@ if not targets.empty:
     st.markdown(calls_view.targets_html(targets), unsafe_allow_html=True)  # our own escaped HTML: icons and words
 
 st.subheader("Mean wait to answer")
-app.draw_part(calls_view.wait_control(force, area, period_from, period_to), "wait_control")
+app.draw_part(calls_view.wait_control(area, period_from, period_to), "wait_control")
 
 st.subheader("Answered within 20 minutes, and abandoned")
-app.draw_part(calls_view.answered_and_abandoned(force, area, period_from, period_to), "answered_abandoned")
+app.draw_part(calls_view.answered_and_abandoned(area, period_from, period_to), "answered_abandoned")
 
 left, right = st.columns(2)
 with left:
@@ -45,7 +45,7 @@ with left:
         st.caption("The weekday and hour figures are for the whole force: the call records give no caller CSP for them.")
 with right:
     st.subheader("Calls by the caller's CSP")
-    app.draw_part(calls_view.by_caller_csp(force, period_from, period_to, area.code), "calls_by_csp",
+    app.draw_part(calls_view.by_caller_csp(period_from, period_to, area.code), "calls_by_csp",
                   on_select="rerun", selection_mode="points")
 
 commentary_view.section([m.id for m in registry.members("calls_101")], area.code, period_from, period_to)

@@ -7,7 +7,6 @@ the strands are the members of the registry's hidden_crime family).
 import streamlit as st
 
 from measures.core import registry, vocabulary
-from measures.render.measure_parts import display_table
 from measures.ui import app, commentary_view, hidden_view
 
 st.title("Hidden crimes")
@@ -57,9 +56,7 @@ st.subheader("Each CSP with its 95% interval")
 app.draw_part(hidden_view.by_csp(strand, area.code, period_from, period_to), "by_csp")
 
 st.subheader("Figures")
-rows, force_row = hidden_view.figures(strand, period_from, period_to)
-st.dataframe(display_table(rows, force_row, f"per 1,000 residents, {period}", "Records", "Residents"),
-             hide_index=True)
+st.dataframe(hidden_view.figures(strand, period_from, period_to), hide_index=True)
 if app.public_mode():
     st.caption("Counts from 1 to 4 below force level, and figures they could be worked out from, are suppressed; "
                "a CSP with a suppressed month is suppressed for the whole period.")

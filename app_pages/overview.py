@@ -35,7 +35,8 @@ st.caption("One row per measure; click a column's name to sort by it. Commentary
 st.dataframe(table.drop(columns=["Measure id"]).assign(Trend=shown.trends), hide_index=True, width="stretch",
              key="scorecard", column_config={"Value": st.column_config.NumberColumn("Value", format="%.2f"),
                                              "Trend": st.column_config.LineChartColumn("Trend", width="small")})
-st.download_button("Download the scorecard (CSV)", export.safe_csv(table),
+scorecard_csv = app.figure("scorecard_csv", (area.code, as_of, since), lambda: export.safe_csv(table))
+st.download_button("Download the scorecard (CSV)", scorecard_csv,
                    file_name=f"scorecard-{area.code}-{as_of:%Y-%m}.csv", mime="text/csv", key="download_scorecard",
                    icon=":material/download:")
 
@@ -68,7 +69,7 @@ for theme in registry.THEMES:
                     st.markdown(f"{scorecard.row_period_label(card.latest, measure.frequency)}: **suppressed** "
                                 f"({vocabulary.suppression_text(card.latest.get('suppression'))})")
                 else:
-                    st.markdown(scorecard.figures_markdown(card, since))
+                    st.markdown(shown.figures_text[measure.id])
                 if measure.id in first_lines:  # typed by people: plain text, never Markdown
                     st.caption("Commentary (analysts' words, not statistics):")
                     st.text(first_lines[measure.id])

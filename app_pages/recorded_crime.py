@@ -7,8 +7,7 @@ it gives the crime types, which ?types= and the sidebar can refine.
 
 import streamlit as st
 
-from measures.core import export, registry, vocabulary
-from measures.render import charts, geo
+from measures.core import registry, vocabulary
 from measures.ui import app, commentary_view, recorded_view, similar_view, views
 
 FAMILY = "police_uk"
@@ -46,59 +45,52 @@ if not crime_types:
 if "types" in st.query_params:  # the picker keeps ?types= only when it differs from the measure's own
     st.caption(f"Refined to the crime types chosen in the sidebar: {', '.join(crime_types)}.")
 
-trend = views.recorded_crime_trend(force.code, area.code, crime_types, period_from, period_to)
+# Every chart and table is built once per data version and what it depends on (app.figure), and shared by
+# every session: the CSP values, the figures table and the reconciliation once per period, whatever the area.
+period = (tuple(crime_types), period_from, period_to)
+trend = app.figure("recorded_trend", (area.code, measure.id, *period), lambda: recorded_view.trend_part(
+    force.code, area, measure.title, crime_types, months, period_from, period_to))
 st.subheader(f"{area.name}: crimes by month")
-st.plotly_chart(
-    charts.monthly_trend({area.name: trend}, "numerator", f"{measure.title} per month, {area.name}", "crimes",
-                         period_from, period_to),
-    key="trend", alt=f"Chart: {measure.title} per month in {area.name}. Its summary and data follow it.",
-)
-app.chart_notes(views.trend_summary(trend, area.name, months, period_from, period_to),
-                recorded_view.trend_table(trend, area.name, period_from, period_to),
-                f"recorded_crime_{area.code}_{period_from:%Y-%m}_{period_to:%Y-%m}.csv", "trend")
+st.plotly_chart(trend.figure, key="trend",
+                alt=f"Chart: {measure.title} per month in {area.name}. Its summary and data follow it.")
+app.chart_notes(trend.summary, trend.table, trend.file_name, "trend")
 
-map_values = views.csp_period_values(force.code, crime_types, period_from, period_to)
+map_values, map_notes = app.figure("recorded_csp_period", period, lambda: recorded_view.csp_period(
+    force.code, crime_types, period_from, period_to))
+csp_map = app.figure("recorded_csp_map", (area.code, *period),
+                     lambda: recorded_view.csp_map_part(map_values, map_notes, area.code))
 left, right = st.columns(2)
 with left:
     st.subheader("Rate per 1,000 residents by CSP")
-    st.plotly_chart(charts.csp_map(map_values, "rate", views.CSP_TOOLTIP, selected=area.code,
-                                   unit="crimes per 1,000 residents"),
-                    key="csp_map", on_select="rerun", selection_mode="points", config={"displayModeBar": False},
+    st.plotly_chart(csp_map.figure, key="csp_map", on_select="rerun", selection_mode="points",
+                    config={"displayModeBar": False},
                     alt="Map: rate per 1,000 residents by CSP. Its summary and data follow it.")
-    app.chart_notes(views.map_summary(map_values, period_from, period_to)
-                    + (" CSPs without data are hatched." if map_values["rate"].isna().any() else "")
-                    + " " + charts.CLICK_NOTE,
-                    recorded_view.map_table(map_values), f"recorded_crime_by_csp_{period_from:%Y-%m}_{period_to:%Y-%m}.csv",
-                    "csp_map")
+    app.chart_notes(csp_map.summary, csp_map.table, csp_map.file_name, "csp_map")
 with right:
     st.subheader(f"Where crimes were recorded in {area.name}")
-    codes = recorded_view.area_codes(area, force)
-    hexes, outside = recorded_view.area_hexes(
-        views.hex_density(force.code, crime_types, period_from, period_to), codes)
-    st.plotly_chart(charts.hex_map(hexes, geo.csp_features(codes, geo.FORCE_TOLERANCE)), key="hex_map",
-                    config={"displayModeBar": False},
+    hex_map = app.figure("recorded_hex_map", (area.code, *period), lambda: recorded_view.hex_part(
+        force, area, crime_types, period_from, period_to))
+    st.plotly_chart(hex_map.figure, key="hex_map", config={"displayModeBar": False},
                     alt=f"Map: where crimes were recorded in {area.name}. Its summary and data follow it.")
-    app.chart_notes(recorded_view.hex_summary(hexes, area.name, period_from, period_to, outside),
-                    recorded_view.hex_table(hexes),
-                    f"recorded_crime_hexagons_{area.code}_{period_from:%Y-%m}_{period_to:%Y-%m}.csv", "hex_map")
+    app.chart_notes(hex_map.summary, hex_map.table, hex_map.file_name, "hex_map")
 
 st.subheader("Figures")
-table = recorded_view.figures_table(views.recorded_crime_table(force.code, crime_types, period_from, period_to))
+table, table_csv = app.figure("recorded_figures", period, lambda: recorded_view.figures(
+    force.code, crime_types, period_from, period_to))
 st.dataframe(table, hide_index=True)
-st.download_button("Download these figures (CSV)", export.safe_csv(table), file_name="recorded_crime.csv",
-                   mime="text/csv")
+st.download_button("Download these figures (CSV)", table_csv, file_name="recorded_crime.csv", mime="text/csv")
 
 commentary_view.section([measure.id], area.code, period_from, period_to)
 
 similar_view.section(area, period_from, period_to, default_measure=measure.id)  # the force: the national map
 
 st.subheader("Against ONS recorded crime")
-reconciliation = views.reconciliation(force.code)
-if reconciliation.empty:
+reconciliation = app.figure("recorded_reconciliation", (), lambda: recorded_view.reconciliation(force.code))
+if reconciliation is None:
     st.info("The ONS table is not loaded, so there is nothing to reconcile against.")
 else:
-    st.dataframe(recorded_view.reconciliation_table(reconciliation), hide_index=True)
-    st.caption(views.reconciliation_sentence(reconciliation))
+    st.dataframe(reconciliation[0], hide_index=True)
+    st.caption(reconciliation[1])
 
 app.sources_footer(
     "Source: data.police.uk street-level crime (Home Office), " + views.coverage_text(force.code),

@@ -8,7 +8,6 @@ or reoffences_per_reoffender, whose chart then comes first under its definition)
 import streamlit as st
 
 from measures.core import registry
-from measures.render.measure_parts import display_table
 from measures.ui import app, commentary_view
 from measures.ui import reoffending_view as view
 
@@ -78,8 +77,7 @@ if measure_id != view.PER_REOFFENDER:
 st.subheader("Figures")
 if measure_id != view.RATE:
     st.caption("The figures are those of the reoffending rate.")
-rows, force_row = view.figures(offender, cohort)
-st.dataframe(display_table(rows, force_row, "%", "Reoffenders", "Offenders"), hide_index=True)
+st.dataframe(view.figures(offender, cohort), hide_index=True)
 if app.public_mode():
     st.caption("Counts from 1 to 4 below force level (reoffenders or offenders), and figures they could be worked "
                "out from, are suppressed.")

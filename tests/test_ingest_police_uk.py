@@ -151,6 +151,13 @@ def test_rows_without_location_are_unassigned_in_export(tmp_path: Path) -> None:
     assert unmatched.set_index("reason")["rows"].to_dict() == {"no location": 3}
 
 
+def test_a_month_without_a_single_location_loads(tmp_path: Path) -> None:
+    rows = [crime("2024-01", crime_type="Burglary", location=False) for _ in range(3)]
+    police_uk.ingest([write(street(tmp_path / "in", "2024-01"), rows)], tmp_path / "data")
+    assert by_area(tmp_path / "data").to_dict() == {(dt.date(2024, 1, 1), UNASSIGNED): 3}
+    assert pd.read_parquet(tmp_path / "data" / "current" / f"{police_uk.HEX_TABLE}.parquet").empty
+
+
 def test_2021_lsoa_code_maps_through_the_name(tmp_path: Path) -> None:
     rows = [crime("2024-01", "Exeter 020F", lsoa_code="E01035000") for _ in range(5)]
     police_uk.ingest([write(street(tmp_path, "2024-01"), rows)], tmp_path / "data")
@@ -268,6 +275,31 @@ def test_a_bad_file_among_good_ones_refuses_all(tmp_path: Path, published: Path)
     assert str(bad) in str(caught.value) and caught.value.line == 5 and "\n" not in str(caught.value)
     assert str(good) not in str(caught.value)
     assert tree_hash(published) == before
+
+
+def test_bad_utf8_in_a_column_not_counted_is_refused_with_its_line(tmp_path: Path) -> None:
+    """The first read converts only the columns the counts need: the rest of the file is still checked."""
+    rows = [row for _ in range(100) for row in month_rows()]  # past the 64 KiB the header check reads
+    rows[-1][6] = "On or near Mayfl\udcffwer Street"  # a lone byte 0xFF
+    path = write(street(tmp_path, "2024-01"), [])
+    path.write_bytes("\n".join([",".join(HEADER), *(",".join(r) for r in rows)]).encode(errors="surrogateescape"))
+    with pytest.raises(IngestError) as caught:
+        police_uk.ingest([path], tmp_path / "data")
+    assert "not valid UTF-8 text" in str(caught.value) and caught.value.line == len(rows) + 1, caught.value
+
+
+def test_only_rows_equal_in_every_field_are_repeats(tmp_path: Path) -> None:
+    """Rows sharing a Crime ID and all the columns the first read converts, but not a column it skips
+    (Location), are two crimes as published; rows equal in every field are counted as repeats."""
+    first = crime("2024-01", crime_id="a" * 64)
+    moved = [*first[:6], "On or near Armada Way", *first[7:]]
+    report = police_uk.ingest([write(street(tmp_path / "in", "2024-01"), [*month_rows(), first, moved])],
+                              tmp_path / "data")
+    assert "counted as police.uk publishes them" not in str(report)
+    twice = police_uk.ingest([write(street(tmp_path / "in", "2024-01"), [*month_rows(), first, moved, first])],
+                             tmp_path / "data")
+    assert "counted as police.uk publishes them: 1" in str(twice)
+    assert twice.rows == len(month_rows()) + 3
 
 
 # --------------------------------------------------------------------------- a second force

@@ -77,3 +77,44 @@ def test_a_callers_change_to_a_frame_does_not_reach_the_next_caller(monkeypatch)
     again = app.measure(MEASURE)
     pd.testing.assert_series_equal(again["value"], values)
     assert "changed" not in set(again["area_code"]) and "lower_95" in again
+
+
+def _specs(at) -> list[str]:
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def test_a_second_visitor_is_served_the_cached_charts_and_a_publish_builds_them_again(tmp_path, monkeypatch):
+    """The pages' chart parts are built once per data version (app.figure) and shared by every session."""
+    from measures.render import charts
+
+    data_dir = copy_of_data(tmp_path)
+    monkeypatch.setenv("MEASURES_DATA_DIR", str(data_dir))
+    built = []
+    control_chart = charts.control_chart
+    monkeypatch.setattr(charts, "control_chart", lambda *a, **k: built.append(1) or control_chart(*a, **k))
+    first = open_app_page("app_pages/calls_101.py")
+    assert len(built) == 1  # the mean wait's control chart
+    second = open_app_page("app_pages/calls_101.py")
+    assert len(built) == 1 and _specs(second) == _specs(first)  # the first session's parts, not built again
+    drop_latest_calls_month(data_dir)
+    after = open_app_page("app_pages/calls_101.py")
+    assert len(built) == 2 and _specs(after) != _specs(first)
+
+
+def test_a_new_area_redraws_the_selected_csp_but_not_the_funnel_limits(monkeypatch):
+    """The CSPs' rows and funnel points are the same for every area: computed once per strand and period, and
+    never changed by the parts drawn from them (a second area's page is as a fresh server draws it)."""
+    import streamlit as st
+
+    from measures.core import comparison
+
+    calls = []
+    funnel_points = comparison.funnel_points
+    monkeypatch.setattr(comparison, "funnel_points", lambda *a, **k: calls.append(1) or funnel_points(*a, **k))
+    csps = [a.code for a in config.load_force().csps]
+    at = open_app_page("app_pages/hidden_crimes.py", area=csps[0])
+    at.selectbox(key="picker_area").select(csps[1]).run()
+    assert not at.exception and len(calls) == 1
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    assert _specs(open_app_page("app_pages/hidden_crimes.py", area=csps[1])) == _specs(at)

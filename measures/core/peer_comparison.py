@@ -21,6 +21,7 @@ Streamlit-free: measures.ui.similar_view caches these per data version.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import duckdb
@@ -165,10 +166,26 @@ def national_csp_values(con: duckdb.DuckDBPyConnection, measure: registry.Measur
 
 # --- the similar group ----------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def _csp_forces() -> dict[str, str]:
+    """config.force_of_csp of every CSP, from one pass over the districts lookup (a reference file, read
+    once): a group asks for 17, and a pass over the lookup for each was most of a group's cost."""
+    owners = config.districts().groupby("csp_code", sort=False)["pfa_code"].unique()
+    return {str(code): str(found[0]) for code, found in owners.items() if len(found) == 1}
+
+
+def force_of_csp(code: str) -> str:
+    """config.force_of_csp, looked up in _csp_forces (KeyError likewise for a code that is not one CSP of one force)."""
+    try:
+        return _csp_forces()[code]
+    except KeyError:
+        raise KeyError(code) from None
+
+
 def area_force(code: str) -> str:
     """The force of a CSP or of a combined area of the public site."""
     combined = {c.code: c for c in config.load_force().public_combined}
-    return config.force_of_csp(combined[code].parts[0] if code in combined else code)
+    return force_of_csp(combined[code].parts[0] if code in combined else code)
 
 
 def _combined(public: bool) -> dict[str, config.CombinedArea]:
@@ -209,6 +226,27 @@ def position_text(group: pd.DataFrame) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Pool:
+    """What every CSP's group reads of one measure's window values (all_force_values), worked out once:
+    each area's values and the England and Wales row. A group (group_of) then only looks its areas up,
+    so a page asked for another CSP of the same window does little."""
+
+    measure: registry.Measure
+    public: bool
+    by_code: dict[str, dict]  # area code -> its row of the values, as a dict (the first, where there are several)
+    national: National
+
+
+def pool(values: pd.DataFrame, measure: registry.Measure, public: bool = False) -> Pool:
+    """The Pool of all_force_values' frame (ValueError where any row is illustrative)."""
+    _check_real(measure, values)
+    by_code: dict[str, dict] = {}
+    for record in values.to_dict("records"):
+        by_code.setdefault(record["area_code"], record)
+    return Pool(measure, public, by_code, national(values, measure))
+
+
 def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, neighbours: pd.DataFrame,
                public: bool = False) -> pd.DataFrame:
     """The area, its similar CSPs (in rank order), its force and England and Wales, from all_force_values.
@@ -216,9 +254,13 @@ def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, 
     `neighbours` is similar.similar_areas's frame. On the public site a neighbour published as part
     of a combined area is shown as that area (once, at its better rank).
     """
-    _check_real(measure, values)
-    parts = _combined(public)
-    by_code = values.drop_duplicates("area_code").set_index("area_code")
+    return group_of(pool(values, measure, public), area_code, neighbours)
+
+
+def group_of(shared: Pool, area_code: str, neighbours: pd.DataFrame) -> pd.DataFrame:
+    """group_from, from the window's Pool."""
+    parts = _combined(shared.public)
+    by_code = shared.by_code
     force_code = area_force(area_code)
     wanted: list[tuple[str, str, str, int | None, str]] = [
         (area_code, "", "area", None, force_code)]
@@ -230,39 +272,40 @@ def group_from(values: pd.DataFrame, measure: registry.Measure, area_code: str, 
         if code in seen:
             continue
         seen.add(code)
-        wanted.append((code, name, "similar", int(row.rank), config.force_of_csp(str(row.similar_code))))
+        wanted.append((code, name, "similar", int(row.rank), force_of_csp(str(row.similar_code))))
     wanted.append((force_code, "", "force", None, force_code))
-    rows = []
-    for code, name, role, rank, owner in wanted:
-        found = by_code.loc[code] if code in by_code.index else None
-        record = {"area_code": code, "role": role, "rank_among_similar": rank, "force_code": owner,
-                  "area_name": str(found["area_name"]) if found is not None else (name or _area_name(code)),
-                  "periods": found["periods"] if found is not None else 0,
-                  "suppressed": bool(found["suppressed"]) if found is not None else False}
-        for column in VALUE_COLUMNS:
-            record[column] = found[column] if found is not None else np.nan
-        rows.append(record)
-    whole = national(values, measure)
+    whole = shared.national
     nat = whole.row.iloc[0]
-    rows.append({"area_code": NATIONAL_CODE, "area_name": NATIONAL_NAME, "role": "national", "rank_among_similar": None,
-                 "force_code": "", "periods": nat["periods"], "suppressed": bool(nat["suppressed"]),
-                 **{c: nat[c] for c in VALUE_COLUMNS}})
-    group = pd.DataFrame(rows)
-    for column in VALUE_COLUMNS:
-        group[column] = pd.to_numeric(group[column], errors="coerce").astype("float64")
-    group["rank_among_similar"] = group["rank_among_similar"].astype("Int64")
-    group["periods"] = pd.to_numeric(group["periods"], errors="coerce").fillna(0).astype(int)
+    # The group's columns as lists, made into one frame at the end (changing a frame's columns cost far more
+    # than the work on its 18 rows). The national row is last.
+    found = [by_code.get(code) for code, *_ in wanted]
+    codes = [code for code, *_ in wanted] + [NATIONAL_CODE]
+    names = [str(f["area_name"]) if f is not None else (name or _area_name(code))
+             for (code, name, *_), f in zip(wanted, found, strict=True)] + [NATIONAL_NAME]
+    periods = pd.to_numeric(pd.Series([f["periods"] if f is not None else 0 for f in found] + [nat["periods"]]),
+                            errors="coerce").fillna(0).astype(int).to_numpy()
+    roles = [role for _, _, role, _, _ in wanted] + ["national"]
     # Counts over a window are not annualised: a rate over 4 months of data is not comparable with one
     # over 6. A row whose data covers another number of the window's periods than the area's keeps its
     # counts but shows no value, and says why (never a misleading low figure).
-    own = int(group.loc[group["role"] == "area", "periods"].iloc[0])
-    differs = (group["role"] != "area") & group["periods"].gt(0) & group["periods"].ne(own) & bool(own)
-    group["not_comparable"] = ""
-    group.loc[differs, "not_comparable"] = [f"{p} of the window's periods with data, {own} for the area"
-                                            for p in group.loc[differs, "periods"]]
-    group.loc[differs, [c for c in VALUE_COLUMNS if c not in ("numerator", "denominator")]] = np.nan
-    group["position"] = ""
-    group.loc[group["role"] == "area", "position"] = position_text(group)
+    own = int(periods[0])  # the area's row is first
+    differs = [role != "area" and p > 0 and p != own and bool(own) for role, p in zip(roles, periods, strict=True)]
+    values = {}
+    for column in VALUE_COLUMNS:
+        column_values = pd.to_numeric(pd.Series([f[column] if f is not None else np.nan for f in found] + [nat[column]]),
+                                      errors="coerce").astype("float64").to_numpy(copy=True)
+        if column not in ("numerator", "denominator"):
+            column_values[differs] = np.nan
+        values[column] = column_values
+    group = pd.DataFrame({
+        "area_code": codes, "area_name": names, "role": roles,
+        "rank_among_similar": pd.array([rank for _, _, _, rank, _ in wanted] + [None], dtype="Int64"),
+        "force_code": [owner for *_, owner in wanted] + [""], **values, "periods": periods,
+        "suppressed": [bool(f["suppressed"]) if f is not None else False for f in found] + [bool(nat["suppressed"])],
+        "not_comparable": [f"{p} of the window's periods with data, {own} for the area" if d else ""
+                           for p, d in zip(periods, differs, strict=True)]})
+    position = position_text(group)
+    group["position"] = [position if role == "area" else "" for role in roles]
     group.attrs["national_note"] = whole.note
     return group[COLUMNS]
 

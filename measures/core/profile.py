@@ -96,11 +96,14 @@ class ProfileRow:
         return last if first == last else f"{first} to {last}"
 
     def csp_quantiles(self) -> tuple[float, float, float, float]:
-        """(lowest, 25th percentile, 75th percentile, highest) of the CSP values."""
-        values = self.csp_values.dropna()
-        if values.empty:
+        """(lowest, 25th percentile, 75th percentile, highest) of the CSP values: pandas' quantile (linear
+        interpolation) worked on the array, as the Series methods' overhead is most of a spine table's cost."""
+        values = self.csp_values.to_numpy(dtype="float64")
+        values = values[~np.isnan(values)]
+        if not len(values):
             return (np.nan,) * 4
-        return (float(values.min()), float(values.quantile(0.25)), float(values.quantile(0.75)), float(values.max()))
+        q1, q3 = np.quantile(values, [0.25, 0.75], method="linear")
+        return (float(values.min()), float(q1), float(q3), float(values.max()))
 
 
 def period_values(frame: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
@@ -145,12 +148,19 @@ def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
 
     `rows` are one area's pipeline rows (period_start, value, signal) up to the period read.
     """
-    present = rows[rows["value"].notna()].sort_values("period_start")
-    if present.empty or present["signal"].iloc[-1] not in POINT_TYPE_RUNS:
+    # The rows with a value, oldest first, as positions in `present`: only the run's rows are taken from the
+    # frame (pandas selections of every column cost far more than the work on a few rows).
+    present = rows
+    order = np.flatnonzero(rows["value"].notna().to_numpy())
+    starts = rows["period_start"].iloc[order]
+    if not (starts.is_monotonic_increasing and starts.is_unique):  # the callers' rows are in order already
+        present = rows.iloc[order].sort_values("period_start")
+        order = np.arange(len(present))
+    types = present["signal"].to_numpy()[order]
+    if not len(types) or types[-1] not in POINT_TYPE_RUNS:
         return None
-    point_type = present["signal"].iloc[-1]
+    point_type = types[-1]
     kind, direction = POINT_TYPE_RUNS[point_type]
-    types = present["signal"].to_numpy()
     points = 0
     for value in types[::-1]:  # back from the latest point while the run goes on
         if value != point_type:
@@ -158,7 +168,7 @@ def signal_run(rows: pd.DataFrame, frequency: str) -> SignalRun | None:
         points += 1
     if kind == "outside_limits":
         points = 1
-    run = present.iloc[len(present) - points:]
+    run = present.iloc[order[len(order) - points:]]
     starts = pd.to_datetime(run["period_start"])
     if bool(pipeline.year_rows(run).all()):  # an area published by year (its first year may start late)
         spanned = int(starts.dt.year.max() - starts.dt.year.min()) + 1
@@ -199,14 +209,18 @@ def measure_window(frame: pd.DataFrame, measure: registry.Measure, first: dt.dat
 @dataclass(frozen=True)
 class Window:
     """What a profile row reads of a measure's period that is the same for every area: its window,
-    every area's values over it and the benchmark. Computed once per period, it serves every area
-    (a page asked for another area only picks that area's row)."""
+    every area's values over it, the benchmark and the CSPs' values. Computed once per period, it serves
+    every area (a page asked for another area only picks that area's row)."""
 
     first: dt.date
     last: dt.date
     period: pd.DataFrame  # pipeline.period_values: one row per area
     benchmark: float | None
     benchmark_text: str
+    csp_values: pd.Series  # area_name -> value of every CSP (shared by every area's row: read, never changed)
+    csp_suppressed: int  # CSPs whose value is suppressed
+    illustrative: bool  # pipeline.illustrative(period)
+    values: dict[str, dict]  # area code -> its row of `period` as a dict (the first, where there are several)
     # The measure's rows split by area (scorecard.rows_by_area), when the caller keeps them: a row then
     # reads its area's rows from here instead of filtering the whole frame (most of a profile's cost).
     by_area: dict[str, pd.DataFrame] | None = None
@@ -217,7 +231,12 @@ def window_of(measure: registry.Measure, frame: pd.DataFrame, first: dt.date, la
     w_first, w_last = measure_window(frame, measure, first, last)
     period = period_values(frame, measure, w_first, w_last, public)
     benchmark, text = pipeline.benchmark(period, measure)
-    return Window(w_first, w_last, period, benchmark, text, by_area)
+    csps = period[period["area_type"] == "csp"]
+    values: dict[str, dict] = {}
+    for record in period.to_dict("records"):
+        values.setdefault(record["area_code"], record)
+    return Window(w_first, w_last, period, benchmark, text, csps.set_index("area_name")["value"].astype("float64"),
+                  int(csps["suppressed"].sum()), pipeline.illustrative(period), values, by_area)
 
 
 def windows(frames: dict[str, pd.DataFrame], first: dt.date, last: dt.date,
@@ -235,7 +254,7 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
     period's Window, if already worked out for another area)."""
     card_as_of = last
     shared = shared or window_of(measure, frame, first, last, public)
-    first, last, period = shared.first, shared.last, shared.period
+    first, last = shared.first, shared.last
     # Every row of the area (all periods), oldest first: the card and the lines below read only these.
     if shared.by_area is not None:
         everything = shared.by_area.get(area_code)
@@ -245,11 +264,17 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
         everything = frame.iloc[:0][[c for c in scorecard.CARD_COLUMNS if c in frame]]
     card = scorecard.card(measure, frame, area_code, card_as_of, area_rows=everything)
     area_rows = card.series
-    row = ProfileRow(measure, "no data", card=card)
+    # Pandas calls on these small frames cost far more than the work: the lines below read NumPy arrays,
+    # and the row is made with its CSP values (the shared ones) rather than an empty Series made and dropped.
+    row = ProfileRow(measure, "no data", card=card, csp_values=shared.csp_values, csp_suppressed=shared.csp_suppressed)
+    starts = everything["period_start"].to_numpy()  # the area's rows' period starts, oldest first
     if len(area_rows):
-        row.latest_available = pd.Timestamp(area_rows["period_start"].max())
-        row.sparkline = scorecard.trend(card).rename("value").rename_axis("period_start").reset_index()
-        row.illustrative = pipeline.illustrative(everything[everything["period_start"].isin(row.sparkline["period_start"])])
+        latest = area_rows["period_start"].to_numpy()
+        latest = latest[~np.isnat(latest)]
+        row.latest_available = pd.Timestamp(latest.max() if len(latest) else pd.NaT)
+        trend = scorecard.trend(card)
+        row.sparkline = pd.DataFrame({"period_start": trend.index, "value": trend.to_numpy()})
+        row.illustrative = _flagged(everything, np.isin(starts, trend.index.to_numpy()))
         # The signal the pipeline gave the latest period (the Overview's and the measure page's too).
         row.signal = card.signal
         if card.signal != "none" and card.signal not in pipeline.NOT_CHARTED:  # the card's rows: the area's up to the period
@@ -258,20 +283,16 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
     benchmark, row.benchmark_text = shared.benchmark, shared.benchmark_text
     if benchmark is not None:
         row.force_value = benchmark
-    row.illustrative = row.illustrative or pipeline.illustrative(period)
-    csps = period[period["area_type"] == "csp"]
-    row.csp_values = csps.set_index("area_name")["value"].astype("float64")
-    row.csp_suppressed = int(csps["suppressed"].sum())
-    mine = period[period["area_code"] == area_code]
-    if mine.empty:
+    row.illustrative = row.illustrative or shared.illustrative
+    mine = shared.values.get(area_code)
+    if mine is None:
         return row
-    mine = mine.iloc[0]
     if measure.frequency == pipeline.ROLLING_YEAR:  # the one year read (it may start before the period)
         year = pipeline.latest_rolling_year(everything, first, last)
         row.periods = sorted(pd.to_datetime(year["period_start"]).unique())
     else:
-        starts = everything["period_start"]
-        row.periods = sorted(starts[(starts >= pd.Timestamp(first)) & (starts <= pd.Timestamp(last))].unique())
+        inside = starts[(starts >= np.datetime64(first)) & (starts <= np.datetime64(last))]
+        row.periods = list(pd.DatetimeIndex(np.unique(inside)))
     if bool(mine["suppressed"]):
         row.status = "suppressed"
         return row
@@ -285,6 +306,17 @@ def profile_row(measure: registry.Measure, frame: pd.DataFrame, area_code: str, 
         row.comparison, row.confidence = compare(row.value, limits, row.force_value)
         row.judgement = judge(row.comparison, measure.polarity)
     return row
+
+
+def _flagged(rows: pd.DataFrame, chosen: np.ndarray) -> bool:
+    """pipeline.illustrative(rows[chosen]), read from the flag column's array (selecting the rows of every
+    column first cost many times as much)."""
+    if pipeline.ILLUSTRATIVE not in rows:
+        return False
+    flags = rows[pipeline.ILLUSTRATIVE]
+    if flags.dtype != bool:  # as pipeline.illustrative: a missing flag is not illustrative
+        flags = flags.fillna(False).astype(bool)
+    return bool(flags.to_numpy()[chosen].any())
 
 
 def profile(frames: dict[str, pd.DataFrame], area_code: str, force_code: str, first: dt.date, last: dt.date,

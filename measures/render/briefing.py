@@ -128,8 +128,13 @@ def _comments(rows: list[profile.ProfileRow], area_code: str, first: dt.date, la
     before the pack's period) up to the period's end."""
     if comments is None:
         return {}
+    # The area's commentaries first (most packs have none): each measure's lookup then reads only those.
+    comments = comments[comments["area_code"] == area_code]
+    written = set(comments["measure_id"])
     found = {}
     for row in rows:
+        if row.measure.id not in written:
+            continue
         start = min([first, *(pd.Timestamp(p).date() for p in row.periods)])
         if items := commentary.for_window(comments, row.measure.id, area_code, start, last):
             found[row.measure.id] = items

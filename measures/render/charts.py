@@ -62,19 +62,33 @@ def wrap_title(title: str, width: int = TITLE_CHARACTERS) -> str:
     return "<br>".join(lines)
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, illustrative: bool) -> go.Figure:
+# Each chart builds its traces and one layout as plain dicts and makes its figure once: Plotly's
+# update_layout, update_xaxes, update_annotations, add_hline and the like cost 5-20 ms of CPU each (its
+# property paths and relayout machinery), a whole figure made at once about 1-2 ms (issue 16).
+
+def _merge(base: dict, update: dict) -> dict:
+    """`update` merged into `base` (in place) as Plotly's update_layout merges: dicts key by key, anything
+    else replaced. Dicts are copied in, so a shared one (LEGEND_BELOW) is never changed through a layout."""
+    for key, value in update.items():
+        base[key] = _merge(base.get(key) or {}, value) if isinstance(value, dict) else value
+    return base
+
+
+def _layout(layout: dict, title: str, y_title: str, illustrative: bool, traces: list[dict] | None = None) -> dict:
+    """A chart's layout dict (what it set so far: axes, shapes, annotations) with the title, the y axis title,
+    the margins, height and legend, then made readable (changed in place and returned)."""
     if illustrative:
         title = f"{title}<br><sup>{ILLUSTRATIVE_NOTE}</sup>"
     title = wrap_title(title)
     lines = title.count("<br>") + 1
-    fig.update_layout(
+    _merge(layout, dict(
         # The title sits in the middle of a top margin sized for its lines (Plotly's default place): pinned to
         # the top or pushed by automargin, Plotly misplaces a title of several lines by about one line.
         title=dict(text=title, font=dict(size=15), x=0, xanchor="left", xref="container", pad=dict(l=10)),
-        yaxis_title=y_title,
         margin=dict(l=10, r=10, t=24 + 20 * lines, b=10), height=380 + 20 * (lines - 1), legend=LEGEND_BELOW,
-    )
-    return readable(fig)
+    ))
+    layout.setdefault("yaxis", {})["title"] = dict(text=y_title)  # replaced, as update_layout(yaxis_title=...) does
+    return readable(layout, traces)
 
 
 def alt_text(fig: go.Figure, summary: str) -> str:
@@ -85,33 +99,40 @@ def alt_text(fig: go.Figure, summary: str) -> str:
     return f"Chart: {title}. Its summary and data follow it." if title else f"Chart: {summary}"
 
 
-def readable(fig: go.Figure) -> go.Figure:
-    """Every text of a chart in CHART_TEXT: ticks, axis titles, legend, colour bars and annotations so far."""
-    fig.update_layout(font=dict(color=CHART_TEXT), legend=dict(font=dict(color=CHART_TEXT)))
-    text = dict(tickfont=dict(color=CHART_TEXT), title=dict(font=dict(color=CHART_TEXT)))
-    fig.update_xaxes(**text)
-    fig.update_yaxes(**text)
-    fig.update_traces(selector=dict(type="heatmap"), colorbar=text)
-    fig.update_annotations(font=dict(color=CHART_TEXT))
-    return fig
+AXIS_TEXT = dict(tickfont=dict(color=CHART_TEXT), title=dict(font=dict(color=CHART_TEXT)))
+
+
+def readable(layout: dict, traces: list[dict] | None = None) -> dict:
+    """Every text of a chart in CHART_TEXT: ticks, axis titles, legend, heatmap colour bars (of `traces`, as
+    dicts) and the annotations so far. Changes `layout` in place and returns it."""
+    _merge(layout, dict(font=dict(color=CHART_TEXT), legend=dict(font=dict(color=CHART_TEXT))))
+    # As update_xaxes and update_yaxes: the first x and y axes always, and every other axis the layout has.
+    for key in ["xaxis", "yaxis", *(k for k in layout if re.fullmatch(r"[xy]axis[0-9]+", k))]:
+        layout[key] = _merge(layout.get(key) or {}, AXIS_TEXT)
+    for trace in traces or []:
+        if trace.get("type") == "heatmap":
+            trace["colorbar"] = _merge(trace.get("colorbar") or {}, AXIS_TEXT)
+    for annotation in layout.get("annotations", []):
+        _merge(annotation, dict(font=dict(color=CHART_TEXT)))
+    return layout
 
 
 def monthly_trend(series: dict[str, pd.DataFrame], value_col: str, title: str, y_title: str,
                   first: dt.date, last: dt.date, illustrative: bool = False) -> go.Figure:
     """Lines over calendar months; a month with no data is a gap, never a zero."""
-    fig = go.Figure()
+    traces = []
     for index, (name, frame) in enumerate(series.items()):
         full = with_gaps(frame, first, last)
-        fig.add_trace(go.Scatter(
-            x=full["period_start"], y=full[value_col], name=name, mode="lines+markers", connectgaps=False,
-            line=dict(color=OKABE_ITO[index % len(OKABE_ITO)]), marker=dict(size=5),
+        traces.append(dict(
+            type="scatter", x=full["period_start"], y=full[value_col], name=name, mode="lines+markers",
+            connectgaps=False, line=dict(color=OKABE_ITO[index % len(OKABE_ITO)]), marker=dict(size=5),
         ))
-    return _layout(fig, title, y_title, illustrative)
+    return go.Figure(data=traces, layout=_layout({}, title, y_title, illustrative))
 
 
 def bar_chart(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, illustrative: bool = False) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame[x], y=frame[y], marker_color=OKABE_ITO[0]))
-    return _layout(fig, title, y_title, illustrative)
+    return go.Figure(data=[dict(type="bar", x=frame[x], y=frame[y], marker=dict(color=OKABE_ITO[0]))],
+                     layout=_layout({}, title, y_title, illustrative))
 
 
 # Maps: the boundaries themselves are the picture (Plotly polygons on plain axes), so a map fetches no
@@ -163,31 +184,54 @@ def _ring_xy(rings: list[list[list[float]]]) -> tuple[list[float | None], list[f
     return xs, ys
 
 
-def _map_layout(fig: go.Figure, latitude: float, height: int, unit_title: str) -> go.Figure:
+# Each CSP's outline as drawn, kept per CSP and tolerance (its boundary is fixed for the process, as
+# geo.shape_facts keeps its facts): rounding the points again cost about 20 ms a national map. Figures
+# copy the lists they are given, so no figure changes one.
+_OUTLINES: dict[tuple[str, float], tuple[list[float | None], list[float | None]]] = {}
+
+
+def _outline(feature: dict, tolerance: float) -> tuple[list[float | None], list[float | None]]:
+    key = (feature["properties"]["csp_code"], tolerance)
+    if key not in _OUTLINES:
+        _OUTLINES[key] = _ring_xy(geo.outer_rings(feature["geometry"]))
+    return _OUTLINES[key]
+
+
+def _map_figure(traces: list[dict], latitude: float, height: int, unit_title: str,
+                annotations: list[dict] | None = None) -> go.Figure:
     """Plain axes at the map's true shape (a degree of longitude is cos(latitude) of one of latitude),
-    the colour bar under the map with its unit, the legend above it, hover labels kept inside the view."""
+    the colour bar under the map with its unit, the legend above it, hover labels kept inside the view.
+
+    Made unvalidated: a trace per CSP of England and Wales cost 0.8 s validated, 0.14 s not (these are
+    plain properties, tests/test_chart_build.py checks that Plotly accepts every map).
+    """
     import math
 
-    fig.update_xaxes(visible=False, fixedrange=True)
-    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1 / math.cos(math.radians(latitude)))
-    fig.update_layout(
+    for trace in traces:
+        if trace.get("name") == "colour scale":
+            _merge(trace, dict(marker=dict(colorbar=dict(
+                title=dict(text=unit_title, side="top", font=dict(color=MAP_TEXT)), orientation="h", x=0.5,
+                xanchor="center", y=0, yanchor="top", len=0.9, thickness=12, tickfont=dict(color=MAP_TEXT),
+                outlinewidth=0))))
+    layout = dict(
+        xaxis=dict(visible=False, fixedrange=True),
+        yaxis=dict(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1 / math.cos(math.radians(latitude))),
         height=height, margin=dict(l=4, r=4, t=30, b=70), hovermode="closest", dragmode=False, meta=dict(kind="map"),
         font=dict(color=MAP_TEXT), plot_bgcolor="white", paper_bgcolor="white",
         legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", font=dict(color=MAP_TEXT)),
         hoverlabel=dict(bgcolor="white", font=dict(color=MAP_TEXT), align="left"),
     )
-    fig.update_traces(selector=dict(name="colour scale"), marker_colorbar=dict(
-        title=dict(text=unit_title, side="top", font=dict(color=MAP_TEXT)), orientation="h", x=0.5, xanchor="center",
-        y=0, yanchor="top", len=0.9, thickness=12, tickfont=dict(color=MAP_TEXT), outlinewidth=0))
-    return fig
+    if annotations:
+        layout["annotations"] = annotations
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
-def _label(fig: go.Figure, point: tuple[float, float], text: str, top: float, bottom: float) -> None:
+def _label(point: tuple[float, float], text: str, top: float, bottom: float) -> dict:
     """The selected area's name in a white box with an arrow to it, above it (below it near the top)."""
     above = point[1] < bottom + 0.7 * (top - bottom)
-    fig.add_annotation(x=point[0], y=point[1], text=f"<b>{text}</b>", showarrow=True, arrowhead=0, arrowwidth=1.5,
-                       arrowcolor=SELECTED_LINE, ax=0, ay=-36 if above else 36, bgcolor="white",
-                       bordercolor=SELECTED_LINE, borderwidth=1, font=dict(color=MAP_TEXT, size=12))
+    return dict(x=point[0], y=point[1], text=f"<b>{text}</b>", showarrow=True, arrowhead=0, arrowwidth=1.5,
+                arrowcolor=SELECTED_LINE, ax=0, ay=-36 if above else 36, bgcolor="white",
+                bordercolor=SELECTED_LINE, borderwidth=1, font=dict(color=MAP_TEXT, size=12))
 
 
 def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: str | None = None,
@@ -215,7 +259,7 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
                                         for k, v in row.items()})
         # Plotly's hover breaks lines at <br> only; an empty last line (no interval, no outcome) is not drawn.
         text = re.sub(r"(<br>)+$", "", re.sub(r"<br\s*/>", "<br>", text))
-        xs, ys = _ring_xy(geo.outer_rings(feature["geometry"]))
+        xs, ys = _outline(feature, tolerance)
         trace = dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", hoveron="fills", hoverinfo="text",
                      text=text, name=str(row["area_name"]), line=dict(color="#FFFFFF", width=border), showlegend=False)
         colour = colours[code]
@@ -238,18 +282,15 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
                            marker=dict(size=14, opacity=0, color=[None if pd.isna(v) else v for v in marks["value"]],
                                        colorscale=MAP_SCALE, cmin=low, cmax=high, showscale=True)))
     if selected_feature is not None:  # a white halo under a black line: clear on the darkest and lightest fills
-        xs, ys = _ring_xy(geo.outer_rings(selected_feature["geometry"]))
+        xs, ys = _outline(selected_feature, tolerance)
         for colour, width in (("#FFFFFF", 5), (SELECTED_LINE, 2.5)):
             traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
                                name="selected", line=dict(color=colour, width=width)))
-    # Built unvalidated: a trace per CSP of England and Wales cost 0.8 s validated, 0.14 s not (these are
-    # plain Scatter properties, and the JSON is checked by Plotly.js in the browser anyway).
-    fig = go.Figure(data=traces, _validate=False)
     min_x, min_y, max_x, max_y = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
-    if selected_feature is not None:
-        _label(fig, facts[str(selected)][:2], by_code[str(selected)]["area_name"], max_y, min_y)
+    labels = [] if selected_feature is None else [
+        _label(facts[str(selected)][:2], by_code[str(selected)]["area_name"], max_y, min_y)]
     title = f"{unit} (top colour: {high:,.0f} or more)" if capped else unit
-    return _map_layout(fig, (min_y + max_y) / 2, height, title)
+    return _map_figure(traces, (min_y + max_y) / 2, height, title, labels)
 
 
 def hex_map(hexes: pd.DataFrame, area_features: list[dict], height: int = 420, classes: int = 6) -> go.Figure:
@@ -296,22 +337,20 @@ def hex_map(hexes: pd.DataFrame, area_features: list[dict], height: int = 420, c
                            marker=dict(size=8, opacity=0, color=bins.tolist(), colorscale=stepped, cmin=-0.5,
                                        cmax=steps - 0.5, showscale=True,
                                        colorbar=dict(tickvals=list(range(steps)), ticktext=names))))
-    fig = go.Figure(data=traces, _validate=False)
     if area_features:
         latitude = (geo.bounds(area_features)[1] + geo.bounds(area_features)[3]) / 2
     else:
         latitude = 50.6
-    return _map_layout(fig, latitude, height, "crimes per hexagon (about 5 km²)")
+    return _map_figure(traces, latitude, height, "crimes per hexagon (about 5 km²)")
 
 
 def sparkline(series: pd.DataFrame, frequency: str) -> go.Figure:
     """A small trend line (gaps kept) for the Overview."""
     full = series.set_index("period_start")["value"].reindex(pipeline.calendar(series["period_start"], frequency))
-    fig = go.Figure(go.Scatter(x=full.index, y=full.to_numpy(), mode="lines", connectgaps=False,
-                               line=dict(color=OKABE_ITO[0], width=2)))
-    fig.update_layout(height=90, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
-                      yaxis=dict(visible=False), showlegend=False)
-    return fig
+    return go.Figure(data=[dict(type="scatter", x=full.index, y=full.to_numpy(), mode="lines", connectgaps=False,
+                                line=dict(color=OKABE_ITO[0], width=2))],
+                     layout=dict(height=90, margin=dict(l=0, r=0, t=0, b=0), xaxis=dict(visible=False),
+                                 yaxis=dict(visible=False), showlegend=False))
 
 
 def control_chart(series: pd.DataFrame, title: str, y_title: str, freq: str = "MS", illustrative: bool = False,
@@ -321,9 +360,8 @@ def control_chart(series: pd.DataFrame, title: str, y_title: str, freq: str = "M
     rows = series.set_index("period_start")
     full = rows.reindex(pipeline.calendar(rows.index, freq))
     x = full.index
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=full["value"].to_numpy(), name="value", mode="lines+markers", connectgaps=False,
-                             line=dict(color=OKABE_ITO[0]), marker=dict(size=5)))
+    traces = [dict(type="scatter", x=x, y=full["value"].to_numpy(), name="value", mode="lines+markers",
+                   connectgaps=False, line=dict(color=OKABE_ITO[0]), marker=dict(size=5))]
     # A baseline's limits hold across a gap in its months: carry them over the gap, not past a new baseline.
     baseline = full["baseline_start"].astype("object").ffill()
     trial = bool(full["trial_limits"].fillna(False).astype(bool).any()) if "trial_limits" in full else False
@@ -331,11 +369,11 @@ def control_chart(series: pd.DataFrame, title: str, y_title: str, freq: str = "M
                                ("lower process limit", "lower_process_limit", "dot")):
         level = full[column].groupby(baseline.to_numpy()).ffill() if baseline.notna().any() else full[column]
         label = f"{name} (trial limits)" if trial and name != "mean" else name
-        fig.add_trace(go.Scatter(x=x, y=level.to_numpy(), name=label, mode="lines", line_shape="hv",
-                                 line=dict(color="#555555", dash=dash, width=1)))
+        traces.append(dict(type="scatter", x=x, y=level.to_numpy(), name=label, mode="lines",
+                           line=dict(shape="hv", color="#555555", dash=dash, width=1)))
     if target is not None:
-        fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], name=f"target ({target:g})", mode="lines",
-                                 line=dict(color=OKABE_ITO[5], dash="dash", width=2)))
+        traces.append(dict(type="scatter", x=[x[0], x[-1]], y=[target, target], name=f"target ({target:g})",
+                           mode="lines", line=dict(color=OKABE_ITO[5], dash="dash", width=2)))
     markers = {"improvement": ("triangle-up", OKABE_ITO[0]), "concern": ("x", OKABE_ITO[5]),
                "change": ("diamond", OKABE_ITO[3])}
     words = full["signal_meaning"].fillna("none")
@@ -343,24 +381,33 @@ def control_chart(series: pd.DataFrame, title: str, y_title: str, freq: str = "M
         points = words[words == word].index
         if len(points):
             kinds = full.loc[points, "signal"].fillna("").astype(str).to_numpy()
-            fig.add_trace(go.Scatter(x=points, y=full.loc[points, "value"].to_numpy(), name=f"signal: {word}",
-                                     mode="markers", customdata=kinds,
-                                     marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1)),
-                                     hovertemplate=f"{word} (%{{customdata}}): %{{y:.2f}}<extra></extra>"))
-    return _layout(fig, title, y_title, illustrative)
+            traces.append(dict(type="scatter", x=points, y=full.loc[points, "value"].to_numpy(),
+                               name=f"signal: {word}", mode="markers", customdata=kinds,
+                               marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1)),
+                               hovertemplate=f"{word} (%{{customdata}}): %{{y:.2f}}<extra></extra>"))
+    return go.Figure(data=traces, layout=_layout({}, title, y_title, illustrative))
 
 
 def interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None = None,
                   illustrative: bool = False) -> go.Figure:
     """Each area's value with its 95% interval, against the force value."""
-    fig = go.Figure(go.Bar(
-        x=frame["area_name"], y=frame["value"], marker_color=OKABE_ITO[4],
-        error_y=dict(type="data", symmetric=False, array=frame["upper_95"] - frame["value"],
-                     arrayminus=frame["value"] - frame["lower_95"], color="#333333"),
-    ))
-    if reference is not None and not pd.isna(reference):
-        fig.add_hline(y=reference, line_dash="dash", line_color=OKABE_ITO[5], annotation_text="force")
-    return _layout(fig, title, y_title, illustrative)
+    traces, layout = _interval_bars(frame, title, y_title, reference, illustrative)
+    return go.Figure(data=traces, layout=layout)
+
+
+def _interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None, illustrative: bool,
+                   marker: dict | None = None, **bar: object) -> tuple[list[dict], dict]:
+    """interval_bars' trace (with `marker` and `bar`'s other properties) and layout."""
+    traces = [dict(type="bar", x=frame["area_name"], y=frame["value"], marker=marker or dict(color=OKABE_ITO[4]),
+                   error_y=dict(type="data", symmetric=False, array=frame["upper_95"] - frame["value"],
+                                arrayminus=frame["value"] - frame["lower_95"], color="#333333"), **bar)]
+    layout: dict = {}
+    if reference is not None and not pd.isna(reference):  # what add_hline draws: a line across, a word at its end
+        layout["shapes"] = [dict(type="line", x0=0, x1=1, xref="x domain", y0=reference, y1=reference, yref="y",
+                                 line=dict(color=OKABE_ITO[5], dash="dash"))]
+        layout["annotations"] = [dict(showarrow=False, text="force", x=1, xanchor="right", xref="x domain",
+                                      y=reference, yanchor="bottom", yref="y")]
+    return traces, _layout(layout, title, y_title, illustrative)
 
 
 # --- measure pages (101, reoffending, hidden crimes): funnel plots, heatmaps, reference points ---
@@ -392,53 +439,58 @@ def add_published_points(fig: go.Figure, points: pd.DataFrame, first: dt.date, l
         else:
             single.append((row.period_start, row.value, text))
     colour = OKABE_ITO[7]
+    traces = []
     if segments_x:
-        fig.add_trace(go.Scatter(x=segments_x, y=segments_y, name=f"{name} (period)", mode="lines+markers",
-                                 line=dict(color=colour, width=4), marker=dict(symbol="line-ns-open", size=10),
-                                 text=segments_text, hovertemplate="%{text}<extra></extra>"))
+        traces.append(dict(type="scatter", x=segments_x, y=segments_y, name=f"{name} (period)", mode="lines+markers",
+                           line=dict(color=colour, width=4), marker=dict(symbol="line-ns-open", size=10),
+                           text=segments_text, hovertemplate="%{text}<extra></extra>"))
     if single:
-        fig.add_trace(go.Scatter(x=[s[0] for s in single], y=[s[1] for s in single], name=f"{name} (month)",
-                                 mode="markers", marker=dict(symbol="star-diamond", size=14, color=colour),
-                                 text=[s[2] for s in single], hovertemplate="%{text}<extra></extra>"))
+        traces.append(dict(type="scatter", x=[s[0] for s in single], y=[s[1] for s in single],
+                           name=f"{name} (month)", mode="markers",
+                           marker=dict(symbol="star-diamond", size=14, color=colour),
+                           text=[s[2] for s in single], hovertemplate="%{text}<extra></extra>"))
+    if traces:  # added at once: each add_trace costs a relayout
+        fig.add_traces(traces)
     return fig
 
 
 def interval_lines(series: dict[str, pd.DataFrame], title: str, y_title: str, first: dt.date, last: dt.date,
                    illustrative: bool = False) -> go.Figure:
     """Monthly values, each with its 95% interval as a shaded band; months with no data are gaps."""
-    fig = go.Figure()
+    traces = []
     for index, (name, frame) in enumerate(series.items()):
         full = with_gaps(frame, first, last)
         colour = OKABE_ITO[index % len(OKABE_ITO)]
         red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
-        fig.add_trace(go.Scatter(x=full["period_start"], y=full["upper_95"], mode="lines", line=dict(width=0),
-                                 connectgaps=False, showlegend=False, hoverinfo="skip", legendgroup=name))
-        fig.add_trace(go.Scatter(x=full["period_start"], y=full["lower_95"], mode="lines", line=dict(width=0),
-                                 connectgaps=False, fill="tonexty", fillcolor=f"rgba({red},{green},{blue},0.25)",
-                                 name=f"{name}: 95% interval", hoverinfo="skip", legendgroup=name))
-        fig.add_trace(go.Scatter(
-            x=full["period_start"], y=full["value"], name=name, mode="lines+markers", connectgaps=False,
-            line=dict(color=colour), marker=dict(size=5), legendgroup=name,
+        traces.append(dict(type="scatter", x=full["period_start"], y=full["upper_95"], mode="lines",
+                           line=dict(width=0), connectgaps=False, showlegend=False, hoverinfo="skip",
+                           legendgroup=name))
+        traces.append(dict(type="scatter", x=full["period_start"], y=full["lower_95"], mode="lines",
+                           line=dict(width=0), connectgaps=False, fill="tonexty",
+                           fillcolor=f"rgba({red},{green},{blue},0.25)", name=f"{name}: 95% interval",
+                           hoverinfo="skip", legendgroup=name))
+        traces.append(dict(
+            type="scatter", x=full["period_start"], y=full["value"], name=name, mode="lines+markers",
+            connectgaps=False, line=dict(color=colour), marker=dict(size=5), legendgroup=name,
             customdata=full[["lower_95", "upper_95"]].to_numpy(),
             hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.1f}} (95% interval %{{customdata[0]:.1f}} to "
                           "%{customdata[1]:.1f})<extra></extra>",
         ))
-    return _layout(fig, title, y_title, illustrative)
+    return go.Figure(data=traces, layout=_layout({}, title, y_title, illustrative))
 
 
 def heatmap(frame: pd.DataFrame, value_col: str, title: str, value_title: str, illustrative: bool = False) -> go.Figure:
     """Weekday (rows, Monday first) by hour of day (columns), cividis; a cell with no data stays empty."""
     grid = frame.pivot(index="weekday", columns="hour", values=value_col).reindex(index=range(7), columns=range(24))
     calls = frame.pivot(index="weekday", columns="hour", values="calls").reindex(index=range(7), columns=range(24))
-    fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=[f"{h:02d}:00" for h in range(24)], y=WEEKDAYS, colorscale="Cividis",
-        colorbar=dict(title=value_title), customdata=calls.to_numpy(), hoverongaps=False,
+    traces = [dict(
+        type="heatmap", z=grid.to_numpy(), x=[f"{h:02d}:00" for h in range(24)], y=WEEKDAYS, colorscale="Cividis",
+        colorbar=dict(title=dict(text=value_title)), customdata=calls.to_numpy(), hoverongaps=False,
         hovertemplate="%{y} %{x}: %{z:.1f} " + value_title + " (%{customdata:,} calls)<extra></extra>",
-    ))
-    fig.update_yaxes(autorange="reversed")
-    fig = _layout(fig, title, "", illustrative)
-    fig.update_xaxes(title_text="hour the call was received")
-    return fig
+    )]
+    layout = _layout(dict(yaxis=dict(autorange="reversed")), title, "", illustrative, traces)
+    layout["xaxis"]["title"]["text"] = "hour the call was received"
+    return go.Figure(data=traces, layout=layout)
 
 
 def caller_csp_bars(frame: pd.DataFrame, value_col: str, title: str, y_title: str, selected: str | None = None,
@@ -449,14 +501,15 @@ def caller_csp_bars(frame: pd.DataFrame, value_col: str, title: str, y_title: st
     """
     colours = [OKABE_ITO[1] if code == selected else OKABE_ITO[0] for code in frame["area_code"]]
     patterns = ["/" if kind == "unassigned" else "" for kind in frame["area_type"]]
-    fig = go.Figure(go.Bar(  # horizontal, so long CSP names read without tilting
-        y=frame["label"], x=frame[value_col], orientation="h", marker=dict(color=colours, pattern_shape=patterns),
-        customdata=frame[["area_code"]].to_numpy(), hovertemplate="%{y}: %{x:,}<extra></extra>",
-    ))
-    fig = _layout(fig, title, "", illustrative)
-    fig.update_yaxes(autorange="reversed")  # in the frame's order, largest first
-    fig.update_xaxes(title_text=y_title)
-    return fig
+    traces = [dict(  # horizontal, so long CSP names read without tilting
+        type="bar", y=frame["label"], x=frame[value_col], orientation="h",
+        marker=dict(color=colours, pattern=dict(shape=patterns)), customdata=frame[["area_code"]].to_numpy(),
+        hovertemplate="%{y}: %{x:,}<extra></extra>",
+    )]
+    layout = _layout({}, title, "", illustrative)
+    layout["yaxis"]["autorange"] = "reversed"  # in the frame's order, largest first
+    layout["xaxis"]["title"]["text"] = y_title
+    return go.Figure(data=traces, layout=layout)
 
 
 def coverage_timeline(frame: pd.DataFrame, first: dt.date, last: dt.date) -> go.Figure:
@@ -464,19 +517,19 @@ def coverage_timeline(frame: pd.DataFrame, first: dt.date, last: dt.date) -> go.
 
     `frame` has dataset, month (first of month) and rows; illustrative datasets are named so.
     """
-    fig = go.Figure()
+    traces = []
     months = full_months(first, last)
     for index, (dataset, rows) in enumerate(frame.groupby("dataset", sort=False)):
         present = rows.set_index(pd.to_datetime(rows["month"]))["rows"].reindex(months)
-        fig.add_trace(go.Scatter(
-            x=months, y=[dataset if pd.notna(v) else None for v in present], name=dataset, mode="lines+markers",
-            connectgaps=False, line=dict(color=OKABE_ITO[index % len(OKABE_ITO)], width=8),
+        traces.append(dict(
+            type="scatter", x=months, y=[dataset if pd.notna(v) else None for v in present], name=dataset,
+            mode="lines+markers", connectgaps=False, line=dict(color=OKABE_ITO[index % len(OKABE_ITO)], width=8),
             marker=dict(size=6, symbol="square"), customdata=present.to_numpy(),
             hovertemplate=f"{dataset}<br>%{{x|%b %Y}}: %{{customdata:,}} rows<extra></extra>",
         ))
-    fig = _layout(fig, "Months with data in each dataset (gaps are months with no data)", "", False)
-    fig.update_layout(showlegend=False, height=120 + 45 * frame["dataset"].nunique())
-    return fig
+    layout = _layout({}, "Months with data in each dataset (gaps are months with no data)", "", False)
+    layout.update(showlegend=False, height=120 + 45 * frame["dataset"].nunique())
+    return go.Figure(data=traces, layout=layout)
 
 
 # Funnel plots and CSP comparisons (reoffending and hidden-crimes pages).
@@ -487,24 +540,26 @@ SIGNAL_COLOURS = {"improvement": OKABE_ITO[0], "concern": OKABE_ITO[5], "change"
 
 
 def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, title: str, x_title: str,
-                y_title: str, selected: str | None = None, illustrative: bool = False) -> go.Figure:
+                y_title: str, selected: str | None = None, illustrative: bool = False, *,
+                centre_name: str = "force value") -> go.Figure:
     """CSPs (value against denominator) inside the force value's 95% and 99.8% funnel limits.
 
     `points` and `curves` come from measures.core.comparison (funnel_points, funnel_curves). Each
     CSP point carries customdata [area_code, area_name, label], so clicking it selects the CSP
     (app.area_picker); a point beyond a limit is drawn as a triangle, named when beyond the 99.8%
-    limits; the selected CSP is larger with a thick outline, and named.
+    limits; the selected CSP is larger with a thick outline, and named. `centre_name` names the
+    centre line in the legend (with its value).
     """
-    fig = go.Figure()
+    traces = []
     x = curves["denominator"]
     for suffix, name, dash in (("998", "99.8% limits", "dot"), ("95", "95% limits", "dash")):
         for side in ("upper", "lower"):
-            fig.add_trace(go.Scatter(x=x, y=curves[f"{side}_{suffix}"], mode="lines", name=name, legendgroup=suffix,
-                                     showlegend=side == "upper", line=dict(color="#555555", dash=dash, width=1),
-                                     hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=[x.iloc[0], x.iloc[-1]], y=[force_value, force_value], mode="lines",
-                             name=f"force value ({force_value:.2f})", line=dict(color=OKABE_ITO[7], width=1.5),
-                             hoverinfo="skip"))
+            traces.append(dict(type="scatter", x=x, y=curves[f"{side}_{suffix}"], mode="lines", name=name,
+                               legendgroup=suffix, showlegend=side == "upper",
+                               line=dict(color="#555555", dash=dash, width=1), hoverinfo="skip"))
+    traces.append(dict(type="scatter", x=[x.iloc[0], x.iloc[-1]], y=[force_value, force_value], mode="lines",
+                       name=f"{centre_name} ({force_value:.2f})", line=dict(color=OKABE_ITO[7], width=1.5),
+                       hoverinfo="skip"))
     is_selected = (points["area_code"] == selected).to_numpy()
     # Names only where they help: the CSPs outside the 99.8% limits and the selected one (the others are in
     # the hover and the table). Each name sits beside its point on the side facing the plot's middle (by the
@@ -519,8 +574,8 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
     positions = [f"{v} {side}" for v, side in zip(vertical, sides, strict=True)]
     text = [(f"<b>{name}</b>" if chosen else name) if shown else ""
             for name, chosen, shown in zip(points["area_name"], is_selected, labelled, strict=True)]
-    fig.add_trace(go.Scatter(
-        x=points["denominator"], y=points["value"], mode="markers+text", name="CSP", text=text,
+    traces.append(dict(
+        type="scatter", x=points["denominator"], y=points["value"], mode="markers+text", name="CSP", text=text,
         textposition=positions, textfont=dict(size=11, color="#1F1F1F"), cliponaxis=False,
         marker=dict(symbol=[FUNNEL_SYMBOLS[int(p)] for p in points["position"]],
                     color=[SIGNAL_COLOURS[s] for s in points["signal"]],
@@ -529,12 +584,11 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
         customdata=points[["area_code", "area_name", "label"]].to_numpy(),
         hovertemplate=f"%{{customdata[1]}}<br>%{{y:.2f}} ({x_title}: %{{x:,.0f}})<br>%{{customdata[2]}}<extra></extra>",
     ))
-    fig = _layout(fig, title, y_title, illustrative)
-    fig.update_xaxes(title_text=x_title, type="log")
+    layout = _layout({}, title, y_title, illustrative)
+    _merge(layout["xaxis"], dict(title=dict(text=x_title), type="log"))
     # Room for the legend below the axis title.
-    fig.update_layout(clickmode="event+select", height=fig.layout.height + 80,
-                      legend=dict(LEGEND_BELOW, y=-0.25))
-    return fig
+    _merge(layout, dict(clickmode="event+select", height=layout["height"] + 80, legend=dict(LEGEND_BELOW, y=-0.25)))
+    return go.Figure(data=traces, layout=layout)
 
 
 def csp_interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None = None,
@@ -543,26 +597,27 @@ def csp_interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: 
 
     `frame` has area_code, area_name, value, lower_95, upper_95 and suppressed.
     """
-    fig = interval_bars(frame, title, y_title, reference, illustrative)
-    fig.update_traces(marker_color=[OKABE_ITO[1] if code == selected else OKABE_ITO[4] for code in frame["area_code"]],
-                      customdata=frame[["area_code"]].to_numpy(), selector=dict(type="bar"))
+    colours = [OKABE_ITO[1] if code == selected else OKABE_ITO[4] for code in frame["area_code"]]
+    traces, layout = _interval_bars(frame, title, y_title, reference, illustrative, marker=dict(color=colours),
+                                    customdata=frame[["area_code"]].to_numpy())
     for row in frame.itertuples():
         if row.suppressed or pd.isna(row.value):
             # A word at the foot of the missing bar: never a bar of 0.
-            fig.add_annotation(x=row.area_name, y=0, yref="y", yanchor="bottom", showarrow=False, textangle=-90,
-                               text="suppressed" if row.suppressed else "no data", font=dict(color="#333333"))
-    return fig
+            layout.setdefault("annotations", []).append(dict(
+                x=row.area_name, y=0, yref="y", yanchor="bottom", showarrow=False, textangle=-90,
+                text="suppressed" if row.suppressed else "no data", font=dict(color="#333333")))
+    return go.Figure(data=traces, layout=layout)
 
 
 def mark_suppressed(fig: go.Figure, periods: list[pd.Timestamp], name: str = "suppressed (1 to 4)") -> go.Figure:
     """Mark periods whose value is suppressed on a time chart, on a hidden axis so the mark is not read as a value."""
     if not periods:
         return fig
-    fig.add_trace(go.Scatter(x=periods, y=[0.03] * len(periods), yaxis="y2", mode="markers+text", name=name,
-                             text=["S"] * len(periods), textposition="top center",
-                             marker=dict(symbol="line-ns-open", size=10, color="#555555"),
-                             hovertemplate="%{x|%b %Y}: suppressed<extra></extra>"))
-    fig.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True))
+    fig.add_trace(dict(type="scatter", x=periods, y=[0.03] * len(periods), yaxis="y2", mode="markers+text", name=name,
+                       text=["S"] * len(periods), textposition="top center",
+                       marker=dict(symbol="line-ns-open", size=10, color="#555555"),
+                       hovertemplate="%{x|%b %Y}: suppressed<extra></extra>"))
+    fig.layout.yaxis2 = dict(overlaying="y", range=[0, 1], visible=False, fixedrange=True)
     return fig
 
 
@@ -570,13 +625,13 @@ def period_line(series: pd.DataFrame, title: str, y_title: str, freq: str = "MS"
     """Values over calendar periods (months, or quarters with freq="QS") with their 95% interval; gaps kept."""
     full = series.set_index("period_start")[["value", "lower_95", "upper_95"]].astype("float64").reindex(
         pipeline.calendar(series["period_start"], freq))
-    fig = go.Figure(go.Scatter(
-        x=full.index, y=full["value"], name="value", mode="lines+markers", connectgaps=False,
+    traces = [dict(
+        type="scatter", x=full.index, y=full["value"], name="value", mode="lines+markers", connectgaps=False,
         line=dict(color=OKABE_ITO[0]), marker=dict(size=5),
         error_y=dict(type="data", symmetric=False, array=full["upper_95"] - full["value"],
                      arrayminus=full["value"] - full["lower_95"], color="#999999", thickness=1),
-    ))
-    return _layout(fig, title, y_title, illustrative)
+    )]
+    return go.Figure(data=traces, layout=_layout({}, title, y_title, illustrative))
 
 
 # --- area profile and briefing pack: spine chart, locator map ---
@@ -608,7 +663,7 @@ def spine_positions(table: pd.DataFrame) -> pd.DataFrame:
     mirrored so that "better" is always on the right.
     """
     columns = ["csp_min", "csp_q1", "csp_q3", "csp_max", "value"]
-    out = pd.DataFrame(index=table.index)
+    out: dict[str, list[float]] = {f"x_{column}": [] for column in columns}
     for row in table.itertuples():
         force = row.force_value
         values = [getattr(row, c) for c in columns]
@@ -616,11 +671,12 @@ def spine_positions(table: pd.DataFrame) -> pd.DataFrame:
         sign = -1.0 if row.polarity == "lower_is_better" else 1.0
         for column, value in zip(columns, values, strict=True):
             if pd.isna(value) or pd.isna(force):
-                out.loc[row.Index, f"x_{column}"] = float("nan")
+                out[f"x_{column}"].append(float("nan"))
             else:
-                out.loc[row.Index, f"x_{column}"] = 0.5 + sign * (value - force) / (2 * spread) * 0.96 if spread else 0.5
+                out[f"x_{column}"].append(0.5 + sign * (value - force) / (2 * spread) * 0.96 if spread else 0.5)
     # A mirrored row's minimum is drawn on the right: the bar is from the smaller x to the larger.
-    return out
+    # Columns made at once (a cell at a time cost about 1 ms each); none for an empty table, as before.
+    return pd.DataFrame(out if len(table) else {}, index=table.index, dtype="float64")
 
 
 def _spine_status_text(row) -> str | None:
@@ -635,26 +691,26 @@ def spine_chart(table: pd.DataFrame, title: str, illustrative: bool = False) -> 
     """The spine chart for the page: hover gives the values, the interval and the comparison in words."""
     positions = spine_positions(table)
     labels = list(table["title"])
-    # Traces and annotations are collected and added once: Plotly re-validates the whole figure on each
-    # add_trace/add_annotation, which made a 14-row chart cost about 0.35 s of server CPU (issue 16).
-    traces: list[go.Scatter] = []
+    # Traces and annotations are collected and the figure made once: Plotly re-validates the whole figure on
+    # each add_trace/add_annotation, which made a 14-row chart cost about 0.35 s of server CPU (issue 16).
+    traces: list[dict] = []
     annotations: list[dict] = []
     for row, pos in zip(table.itertuples(), positions.itertuples(), strict=True):
         y = row.title
         if pd.notna(pos.x_csp_min):
             low, high = sorted((pos.x_csp_min, pos.x_csp_max))
-            traces.append(go.Scatter(x=[low, high], y=[y, y], mode="lines", line=dict(color=SPINE_RANGE, width=14),
-                                     hoverinfo="skip", showlegend=False))
+            traces.append(dict(type="scatter", x=[low, high], y=[y, y], mode="lines",
+                               line=dict(color=SPINE_RANGE, width=14), hoverinfo="skip", showlegend=False))
             low, high = sorted((pos.x_csp_q1, pos.x_csp_q3))
-            traces.append(go.Scatter(x=[low, high], y=[y, y], mode="lines", line=dict(color=SPINE_IQR, width=14),
-                                     hoverinfo="skip", showlegend=False))
+            traces.append(dict(type="scatter", x=[low, high], y=[y, y], mode="lines",
+                               line=dict(color=SPINE_IQR, width=14), hoverinfo="skip", showlegend=False))
         status = _spine_status_text(row)
         if status:
             annotations.append(dict(x=0.5, y=y, text=f"<i>{status}</i>", showarrow=False, xshift=40,
                                     font=dict(color="#333333")))
         elif pd.notna(pos.x_value):
-            traces.append(go.Scatter(
-                x=[pos.x_value], y=[y], mode="markers", showlegend=False,
+            traces.append(dict(
+                type="scatter", x=[pos.x_value], y=[y], mode="markers", showlegend=False,
                 marker=dict(size=15, color=comparison_colour(row.judgement, row.confidence),
                             line=dict(color="#000000", width=1.2)),
                 hovertemplate=(f"<b>{row.title}</b><br>{row.area_name}: {row.value_text} {row.value_unit} "
@@ -668,25 +724,28 @@ def spine_chart(table: pd.DataFrame, title: str, illustrative: bool = False) -> 
                                     font=dict(size=9)))
     # The legend: one entry per circle colour and for the bar and the line (drawn off the axes).
     for label, colour in spine_legend():
-        traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=label, hoverinfo="skip",
-                                 marker=dict(size=12, color=colour, line=dict(color="#000000", width=1))))
+        traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=label, hoverinfo="skip",
+                           marker=dict(size=12, color=colour, line=dict(color="#000000", width=1))))
     for label, colour in (("range of the CSPs", SPINE_RANGE), ("25th to 75th percentile", SPINE_IQR),
                           ("force value", SPINE_FORCE)):
-        traces.append(go.Scatter(x=[None], y=[None], mode="lines", name=label, hoverinfo="skip",
-                                 line=dict(color=colour, width=2 if label == "force value" else 10)))
-    fig = go.Figure(data=traces, layout=dict(annotations=annotations, shapes=[dict(
-        type="line", x0=0.5, x1=0.5, y0=0, y1=1, yref="paper", line=dict(color=SPINE_FORCE, width=2))]))
-    fig.update_xaxes(range=[-0.02, 1.02], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
-    # The top row's end words need room under the title: half a row more above it.
-    # Measure names shown wrapped, so that on a phone they leave the spine some width and are not cut at the left.
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True, showgrid=False,
-                     range=[-0.5, len(labels) + 0.2], tickmode="array", tickvals=labels,
-                     ticktext=[wrap_title(label, 30) for label in labels])
-    fig = _layout(fig, title, "", illustrative)
-    fig.update_layout(height=fig.layout.height - 220 + 40 * len(table), showlegend=True,
-                      legend=dict(LEGEND_BELOW, y=-50 / (40 * max(len(table), 1))),
-                      xaxis_title_text="black line: the force value")
-    return fig
+        traces.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=label, hoverinfo="skip",
+                           line=dict(color=colour, width=2 if label == "force value" else 10)))
+    layout = _layout(dict(
+        annotations=annotations,
+        shapes=[dict(type="line", x0=0.5, x1=0.5, y0=0, y1=1, yref="paper", line=dict(color=SPINE_FORCE, width=2))],
+        xaxis=dict(range=[-0.02, 1.02], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True),
+        # The top row's end words need room under the title: half a row more above it. Measure names
+        # shown wrapped, so that on a phone they leave the spine some width and are not cut at the left.
+        yaxis=dict(categoryorder="array", categoryarray=labels[::-1], fixedrange=True, showgrid=False,
+                   range=[-0.5, len(labels) + 0.2], tickmode="array", tickvals=labels,
+                   ticktext=[wrap_title(label, 30) for label in labels]),
+    ), title, "", illustrative)
+    _merge(layout, dict(height=layout["height"] - 220 + 40 * len(table), showlegend=True,
+                        legend=dict(LEGEND_BELOW, y=-50 / (40 * max(len(table), 1))),
+                        xaxis=dict(title=dict(text="black line: the force value"))))
+    # Made unvalidated, as the maps: plain lists, numbers and words, whose validation was 30 ms of a 40 ms chart
+    # (tests/test_chart_build.py checks that Plotly accepts the figure unchanged).
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def spine_summary(table: pd.DataFrame, area_name: str) -> str:
@@ -727,7 +786,7 @@ def locator_map(features: list[dict], area_code: str) -> go.Figure:
     Two filled traces, the chosen area's rings and everyone else's, each ring ended by a gap (None):
     one Plotly trace per ring cost about 1 ms each, and a force's islands make hundreds of rings.
     """
-    fig = go.Figure()
+    traces = []
     chosen_x: list[float] = []
     chosen_y: list[float] = []
     drawn: dict[bool, tuple[list, list, list]] = {False: ([], [], []), True: ([], [], [])}
@@ -743,17 +802,18 @@ def locator_map(features: list[dict], area_code: str) -> go.Figure:
                 chosen_y += ring_y
     for chosen, (xs, ys, names) in drawn.items():
         if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", hoverinfo="text", text=names,
-                                     showlegend=False, fillcolor=OKABE_ITO[0] if chosen else "#E3E3E3",
-                                     line=dict(color="#FFFFFF" if not chosen else "#003F63", width=1)))
+            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", hoverinfo="text", text=names,
+                               showlegend=False, fillcolor=OKABE_ITO[0] if chosen else "#E3E3E3",
+                               line=dict(color="#FFFFFF" if not chosen else "#003F63", width=1)))
     if chosen_x:  # a ring around a CSP, so that a small one (the Isles of Scilly) can be found
-        fig.add_trace(go.Scatter(x=[(min(chosen_x) + max(chosen_x)) / 2], y=[(min(chosen_y) + max(chosen_y)) / 2],
-                                 mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker=dict(symbol="circle-open", size=26, color=OKABE_ITO[5], line=dict(width=2))))
-    fig.update_xaxes(visible=False, fixedrange=True)
-    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
-    fig.update_layout(height=260, margin=dict(l=0, r=0, t=0, b=0))
-    return fig
+        traces.append(dict(type="scatter", x=[(min(chosen_x) + max(chosen_x)) / 2],
+                           y=[(min(chosen_y) + max(chosen_y)) / 2], mode="markers", hoverinfo="skip",
+                           showlegend=False,
+                           marker=dict(symbol="circle-open", size=26, color=OKABE_ITO[5], line=dict(width=2))))
+    return go.Figure(data=traces, layout=dict(
+        xaxis=dict(visible=False, fixedrange=True), yaxis=dict(visible=False, fixedrange=True, scaleanchor="x",
+                                                               scaleratio=1),
+        height=260, margin=dict(l=0, r=0, t=0, b=0)), _validate=False)  # plain lists: unvalidated, as the maps
 
 
 def _rings(geometry: dict) -> list[tuple[list[float], list[float]]]:

@@ -1,7 +1,8 @@
 """Charts the reoffending and hidden-crimes pages share: a trend, CSP bars, a funnel plot, a map, a table.
 
 Each builder returns a ChartPart: the figure (None when there is too little to draw), the
-one-sentence summary under it, and the data behind it (what its CSV download holds).
+one-sentence summary under it, and the data behind it (what its CSV download holds). Pages cache the
+parts and share them between sessions (measures.ui.app.figure), so nothing here changes what it is given.
 Suppressed values (public mode: counts of 1 to 4) stay empty in numbers and read
 "suppressed" in words: never a 0.
 """
@@ -23,9 +24,10 @@ CSP_COLUMNS = ["area_code", "area_name", "numerator", "denominator", "value", "l
 MAP_TOOLTIP = "<b>{area_name}</b><br/>{value_text}<br/>{interval_text}<br/>{outcome_text}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChartPart:
-    """One chart of a page: what to draw, the sentence under it, and the data behind it (CSV)."""
+    """One chart of a page: what to draw, the sentence under it, and the data behind it (CSV). Read only:
+    pages share one part between sessions (app.figure)."""
 
     figure: go.Figure | None
     summary: str
@@ -54,6 +56,27 @@ def csp_rows(period_rows: pd.DataFrame, force: config.Force) -> pd.DataFrame:
     for column in ("numerator", "denominator", "value", "lower_95", "upper_95"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64")
     return rows
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One period's CSPs against the force value: what the funnel plot and the map of them share whichever
+    CSP is selected. Pages build it once per period and share it (app.figure): read only."""
+
+    rows: pd.DataFrame  # csp_rows
+    force_value: float | None
+    points: pd.DataFrame | None  # comparison.funnel_points of the rows; None without a force value
+    curves: pd.DataFrame | None  # comparison.funnel_curves over the points' denominators; None without points
+
+
+def compare(measure: registry.Measure, rows: pd.DataFrame, force_value: float | None) -> Compared:
+    """The CSP rows with their funnel points and curves (the limits' root finding is most of a funnel's CPU)."""
+    if force_value is None:
+        return Compared(rows, force_value, None, None)
+    points = comparison.funnel_points(rows, force_value, measure.method, measure.polarity)
+    curves = None if pd.isna(force_value) or points.empty else comparison.funnel_curves(
+        force_value, measure.method, points["denominator"].min(), points["denominator"].max())
+    return Compared(rows, force_value, points, curves)
 
 
 def figures_table(rows: pd.DataFrame, unit: str, period_text: str) -> pd.DataFrame:
@@ -173,21 +196,20 @@ def comparison_words(shown: pd.DataFrame, force_value: float | None) -> str:
     return f"; {above} CSP interval(s) lie wholly above the force value and {below} wholly below"
 
 
-def funnel_part(measure: registry.Measure, rows: pd.DataFrame, force_value: float | None, selected: str | None,
-                title: str, x_title: str, file_name: str) -> ChartPart:
+def funnel_part(measure: registry.Measure, compared: Compared, selected: str | None, title: str, x_title: str,
+                file_name: str) -> ChartPart:
     """Funnel plot of the CSPs against the force value; suppressed CSPs are left out and named."""
+    rows, force_value = compared.rows, compared.force_value
     left_out = rows.loc[rows["value"].isna(), "area_name"].tolist()
     empty_table = figures_table(rows, measure.unit, "")
-    if force_value is None or pd.isna(force_value):
+    if force_value is None or pd.isna(force_value) or compared.points is None:
         return ChartPart(None, "There is no force value to compare the CSPs with.", empty_table, file_name)
-    points = comparison.funnel_points(rows, force_value, measure.method, measure.polarity)
+    points = compared.points
     summary = comparison.funnel_summary(points, force_value, measure.unit, left_out)
-    if points.empty:
+    if points.empty or compared.curves is None:
         return ChartPart(None, summary, empty_table, file_name)
-    curves = comparison.funnel_curves(force_value, measure.method, points["denominator"].min(),
-                                      points["denominator"].max())
     shown = pipeline.illustrative(rows)
-    fig = charts.funnel_plot(points, curves, force_value, title, x_title, measure.unit, selected, shown)
+    fig = charts.funnel_plot(points, compared.curves, force_value, title, x_title, measure.unit, selected, shown)
     table = points[["area_code", "area_name", "numerator", "denominator", "value", "lower_95", "upper_95",
                     "lower_998", "upper_998", "outcome", "label"]].copy()
     table.insert(4, "force_value", force_value)

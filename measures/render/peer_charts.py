@@ -100,8 +100,8 @@ def ranked_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
         return ChartPart(None, summary, table, file_name)
     is_area = (valued["role"] == "area").to_numpy()
     labels = [f"<b>{name}</b>" if chosen else name for name, chosen in zip(valued["area_name"], is_area, strict=True)]
-    fig = go.Figure(go.Scatter(
-        x=valued["value"], y=labels, mode="markers", name="CSP",
+    traces = [dict(
+        type="scatter", x=valued["value"], y=labels, mode="markers", name="CSP",
         error_x=dict(type="data", symmetric=False, array=(valued["upper_95"] - valued["value"]).to_numpy(),
                      arrayminus=(valued["value"] - valued["lower_95"]).to_numpy(), color="#555555", thickness=1.2),
         marker=dict(color=[AREA_COLOUR if a else SIMILAR_COLOUR for a in is_area],
@@ -110,22 +110,29 @@ def ranked_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
         customdata=valued[["area_code", "area_name", "lower_95", "upper_95"]].to_numpy(),
         hovertemplate="%{customdata[1]}: %{x:.2f} (95% interval %{customdata[2]:.2f} to %{customdata[3]:.2f})"
                       "<extra></extra>",
-    ))
+    )]
+    # The force and England and Wales as vertical lines, each named at an end (what add_vline draws;
+    # the figure is made once, as in charts).
+    layout: dict = {"shapes": [], "annotations": []}
     for role, dash, colour in (("force", "dash", charts.OKABE_ITO[5]), ("national", "dot", charts.OKABE_ITO[7])):
         row = _reference(group, role)
         if row is not None:
-            fig.add_vline(x=float(row["value"]), line_dash=dash, line_color=colour,
-                          annotation_text=f"{row['area_name']}: {number(row['value'])}",
-                          annotation_position="top" if role == "force" else "bottom")
+            x = float(row["value"])
+            layout["shapes"].append(dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain",
+                                         line=dict(color=colour, dash=dash)))
+            layout["annotations"].append(dict(
+                showarrow=False, text=f"{row['area_name']}: {number(row['value'])}", x=x, xanchor="center", xref="x",
+                yref="y domain", **(dict(y=1, yanchor="bottom") if role == "force" else dict(y=0, yanchor="top"))))
+    layout = {key: value for key, value in layout.items() if value}
     area_name = str(group[group["role"] == "area"]["area_name"].iloc[0])
     # Real data only: peer_comparison refuses a group with an illustrative row, so there is no label to add.
-    fig = charts._layout(fig, f"{measure.title}: {area_name} and its most similar CSPs, {period_label(first, last)}", "",
-                         False)
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], fixedrange=True)
-    fig.update_xaxes(title_text=measure.unit)
-    fig.update_layout(height=fig.layout.height - 260 + 26 * len(valued), showlegend=False,
-                      margin=dict(l=10, r=10, t=fig.layout.margin.t, b=40))  # the top margin fits the wrapped title
-    return ChartPart(fig, summary, table, file_name)
+    layout = charts._layout(layout, f"{measure.title}: {area_name} and its most similar CSPs, "
+                            f"{period_label(first, last)}", "", False)
+    layout["yaxis"].update(categoryorder="array", categoryarray=labels[::-1], fixedrange=True)
+    layout["xaxis"]["title"]["text"] = measure.unit
+    layout.update(height=layout["height"] - 260 + 26 * len(valued), showlegend=False,
+                  margin=dict(l=10, r=10, t=layout["margin"]["t"], b=40))  # the top margin fits the wrapped title
+    return ChartPart(go.Figure(data=traces, layout=layout), summary, table, file_name)
 
 
 def funnel_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date) -> ChartPart:
@@ -146,8 +153,8 @@ def funnel_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
                                       float(points["denominator"].max()))
     x_title = "residents" if measure.method == "rate_per_1000" else "denominator"
     fig = charts.funnel_plot(points, curves, centre, f"{measure.title}: funnel plot of the similar areas, "
-                             f"{period_label(first, last)}", x_title, measure.unit, selected=area_code)
-    fig.update_traces(name=f"similar areas' value ({centre:.2f})", selector=dict(name=f"force value ({centre:.2f})"))
+                             f"{period_label(first, last)}", x_title, measure.unit, selected=area_code,
+                             centre_name="similar areas' value")
     within = int((points["position"] == 0).sum())
     outside = points[points["position"] != 0]
     summary = (f"Against the pooled value of the area and its similar CSPs ({centre:.2f} {measure.unit}), {within} of "

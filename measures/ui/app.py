@@ -93,6 +93,7 @@ class Overview:
     trends: list[list[float | None]]  # each card's scorecard.trend, as the table's Trend column
     card_periods: dict[str, tuple[dt.date | None, dt.date | None]]  # scorecard.card_period
     first_lines: dict[str, str]  # measure id -> first line of the area's latest commentary
+    figures_text: dict[str, str]  # measure id -> the card's figures in words (scorecard.figures_markdown)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -127,7 +128,10 @@ def _overview(force_code: str, area_code: str, as_of: dt.date, since: dt.date | 
     first_lines = {mid: commentary.first_line(item.text) for mid, item in latest.items() if item is not None}
     trends = [[None if pd.isna(v) else float(v) for v in scorecard.trend(card)] for card in cards.values()]
     periods = {mid: scorecard.card_period(rows[mid][1], card, as_of) for mid, card in cards.items()}
-    return Overview(cards, scorecard.table(list(cards.values()), since, first_lines), trends, periods, first_lines)
+    texts = {mid: scorecard.figures_markdown(card, since) for mid, card in cards.items()
+             if card.latest is not None and not card.suppressed}
+    return Overview(cards, scorecard.table(list(cards.values()), since, first_lines), trends, periods, first_lines,
+                    texts)
 
 
 def overview(area_code: str, as_of: dt.date, since: dt.date | None) -> Overview:
@@ -213,16 +217,19 @@ def area_pack(area_code: str, first: dt.date, last: dt.date) -> briefing.Pack:
 Built = TypeVar("Built")
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+# Charts, their parts and tables of a page, for the areas and periods visitors ask for: a few pages' worth of
+# each of about 350 areas fits in memory (a national map's figure is the largest, about 2 MB).
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _figure(name: str, key: tuple, force_code: str, public: bool, path: str, version: str,
-            _build: Callable[[], Any]) -> Any:
+            config_stamp: tuple[str, int, int], _build: Callable[[], Any]) -> Any:
     return _build()
 
 
 def figure(name: str, key: tuple, build: Callable[[], Built]) -> Built:
-    """A chart built once per data version, force, mode and `key` (everything else it depends on), then
-    shared by every rerun and session: st.plotly_chart only reads a figure (it serialises a copy)."""
-    return _figure(name, key, force_code(), public_mode(), str(data_dir()), data_version(), build)
+    """A chart (or a chart part, or a table) built once per data version, configuration, force, mode and `key`
+    (everything else it depends on), then shared by every rerun and session: callers only read it
+    (st.plotly_chart serialises a copy; pandas' copy-on-write keeps a caller's change to a frame its own)."""
+    return _figure(name, key, force_code(), public_mode(), str(data_dir()), data_version(), _config_stamp(), build)
 
 
 def force() -> config.Force:

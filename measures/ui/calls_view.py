@@ -1,6 +1,8 @@
 """Logic of the 101 calls page: each chart's figure, its one-sentence summary and its data.
 
-The page (app_pages/calls_101.py) only reads the filters and draws what these functions return.
+The page (app_pages/calls_101.py) only reads the filters and draws what these functions return. Each part
+and table is built once per area (or selected CSP) and period and shared by every session (app.figure, which
+keys on the data version, configuration, force and mode too).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ UNKNOWN_LABEL = "Unassigned / unknown caller CSP"
 
 def months() -> list[dt.date]:
     """Months with 101 data for the force (the period picker's options)."""
-    frame = app.measure(MEAN_WAIT)
-    return sorted({pd.Timestamp(p).date() for p in frame["period_start"]})
+    def build() -> tuple[dt.date, ...]:
+        return tuple(sorted({pd.Timestamp(p).date() for p in app.measure(MEAN_WAIT)["period_start"]}))
+
+    return list(app.figure("calls_months", (), build))
 
 
 def _window(frame: pd.DataFrame, area_code: str, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -35,9 +39,12 @@ def _window(frame: pd.DataFrame, area_code: str, first: dt.date, last: dt.date) 
 def illustrative(first: dt.date, last: dt.date) -> bool:
     """Whether the page shows illustrative rows: any of its measures' rows in the period (every area, as the
     charts by CSP show them), as loaded (pipeline.illustrative)."""
-    frames = [app.measure(m.id) for m in registry.members("calls_101")]
-    return pipeline.illustrative(*(f[(pd.to_datetime(f["period_start"]) >= pd.Timestamp(first))
-                                     & (pd.to_datetime(f["period_start"]) <= pd.Timestamp(last))] for f in frames))
+    def build() -> bool:
+        frames = [app.measure(m.id) for m in registry.members("calls_101")]
+        return pipeline.illustrative(*(f[(pd.to_datetime(f["period_start"]) >= pd.Timestamp(first))
+                                         & (pd.to_datetime(f["period_start"]) <= pd.Timestamp(last))] for f in frames))
+
+    return app.figure("calls_illustrative", (first, last), build)
 
 
 def _iso_dates(table: pd.DataFrame) -> pd.DataFrame:
@@ -63,8 +70,13 @@ def _in_window(points: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFr
                   & (points["period_start"] <= pd.Timestamp(last) + pd.offsets.MonthEnd(0))]
 
 
-def wait_control(force: config.Force, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
+def wait_control(area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
     """XmR chart of the monthly mean wait, with the target line and (for the force) the published figures."""
+    return app.figure("calls_wait_control", (area.code, first, last), lambda: _wait_control(area, first, last))
+
+
+def _wait_control(area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
+    force = app.force()
     measure = registry.get(MEAN_WAIT)
     series = _window(app.measure(MEAN_WAIT), area.code, first, last)
     file_name = f"101_mean_wait_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv"
@@ -99,8 +111,14 @@ def wait_control(force: config.Force, area: config.Area, first: dt.date, last: d
     return ChartPart(fig, summary, table, file_name, shown)
 
 
-def answered_and_abandoned(force: config.Force, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
+def answered_and_abandoned(area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
     """Percent answered within 20 minutes and percent abandoned, each with its 95% (Wilson) interval."""
+    return app.figure("calls_answered_abandoned", (area.code, first, last),
+                      lambda: _answered_and_abandoned(area, first, last))
+
+
+def _answered_and_abandoned(area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
+    force = app.force()
     answered = _window(app.measure(ANSWERED_20), area.code, first, last)
     abandoned = _window(app.measure(ABANDONED), area.code, first, last)
     file_name = f"101_answered_abandoned_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv"
@@ -134,6 +152,10 @@ def answered_and_abandoned(force: config.Force, area: config.Area, first: dt.dat
 
 def weekday_hour(first: dt.date, last: dt.date) -> ChartPart:
     """Mean wait by weekday and hour of the call over the period (force-wide)."""
+    return app.figure("calls_weekday_hour", (first, last), lambda: _weekday_hour(first, last))
+
+
+def _weekday_hour(first: dt.date, last: dt.date) -> ChartPart:
     frame = app.run("calls_101_weekday_hour", **{"from": first, "to": last})
     file_name = f"101_wait_by_weekday_hour_{first:%Y-%m}_{last:%Y-%m}.csv"
     table = frame.assign(weekday_name=frame["weekday"].map(dict(enumerate(charts.WEEKDAYS))))
@@ -150,15 +172,27 @@ def weekday_hour(first: dt.date, last: dt.date) -> ChartPart:
     return ChartPart(fig, summary, table, file_name, pipeline.illustrative(frame))
 
 
-def by_caller_csp(force: config.Force, first: dt.date, last: dt.date, selected: str) -> ChartPart:
+def _caller_csps(first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Calls by the caller's CSP, most first, then the unassigned bar: the same whichever CSP is selected."""
+    def build() -> pd.DataFrame:
+        frame = app.run("calls_101_by_caller_csp", force=app.force().code, **{"from": first, "to": last}).copy()
+        frame["label"] = frame["area_name"].where(frame["area_type"] != "unassigned", UNKNOWN_LABEL)
+        frame["mean_wait"] = (frame["wait_minutes_sum"] / frame["answered"]).round(2)
+        frame["percent_abandoned"] = (100 * frame["abandoned"] / frame["calls"]).round(1)
+        return pd.concat([frame[frame["area_type"] == "csp"].sort_values("calls", ascending=False),
+                          frame[frame["area_type"] == "unassigned"]], ignore_index=True)
+
+    return app.figure("calls_caller_csps", (first, last), build).copy(deep=False)
+
+
+def by_caller_csp(first: dt.date, last: dt.date, selected: str) -> ChartPart:
     """Calls received by the caller's CSP; calls with no known CSP are their own bar."""
-    frame = app.run("calls_101_by_caller_csp", force=force.code, **{"from": first, "to": last}).copy()
+    return app.figure("calls_by_caller_csp", (first, last, selected), lambda: _by_caller_csp(first, last, selected))
+
+
+def _by_caller_csp(first: dt.date, last: dt.date, selected: str) -> ChartPart:
+    frame = _caller_csps(first, last)
     file_name = f"101_calls_by_caller_csp_{first:%Y-%m}_{last:%Y-%m}.csv"
-    frame["label"] = frame["area_name"].where(frame["area_type"] != "unassigned", UNKNOWN_LABEL)
-    frame["mean_wait"] = (frame["wait_minutes_sum"] / frame["answered"]).round(2)
-    frame["percent_abandoned"] = (100 * frame["abandoned"] / frame["calls"]).round(1)
-    frame = pd.concat([frame[frame["area_type"] == "csp"].sort_values("calls", ascending=False),
-                       frame[frame["area_type"] == "unassigned"]], ignore_index=True)
     table = frame.drop(columns=["label", "wait_minutes_sum"])
     if frame.empty:
         return ChartPart(None, "No 101 calls in this period.", table, file_name)
@@ -178,6 +212,10 @@ def by_caller_csp(force: config.Force, first: dt.date, last: dt.date, selected: 
 def targets(area: config.Area, first: dt.date, last: dt.date) -> pd.DataFrame:
     """Each 101 measure with a target for the area: its latest month in the period, value, target, variation
     and assurance (their keys, for vocabulary's icons and words), from the pipeline's rows."""
+    return app.figure("calls_targets", (area.code, first, last), lambda: _targets(area, first, last))
+
+
+def _targets(area: config.Area, first: dt.date, last: dt.date) -> pd.DataFrame:
     rows = []
     for measure in registry.members("calls_101"):
         series = _window(app.measure(measure.id), area.code, first, last).dropna(subset=["value"])

@@ -15,7 +15,17 @@ import streamlit as st
 
 from measures.core import measure_view, pipeline, registry
 from measures.data import config
-from measures.render.measure_parts import ChartPart, bars_part, csp_rows, funnel_part, map_part, trend_part
+from measures.render.measure_parts import (
+    ChartPart,
+    Compared,
+    bars_part,
+    compare,
+    csp_rows,
+    display_table,
+    funnel_part,
+    map_part,
+    trend_part,
+)
 from measures.ui import app
 
 FAMILY = "hidden_crime"  # the registry family: one member per strand (params.strand)
@@ -50,8 +60,10 @@ def strand_label(strand: str) -> str:
 
 def months(strand: str) -> list[dt.date]:
     """Months with data for the strand (the period picker's options)."""
-    frame = app.measure(measure_id(strand))
-    return sorted({pd.Timestamp(p).date() for p in frame["period_start"]})
+    def build() -> tuple[dt.date, ...]:
+        return tuple(sorted({pd.Timestamp(p).date() for p in app.measure(measure_id(strand))["period_start"]}))
+
+    return list(app.figure("hidden_months", (strand,), build))
 
 
 def _window(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -68,21 +80,29 @@ def period_totals(frame: pd.DataFrame, first: dt.date, last: dt.date) -> pd.Data
     return totals.rename(columns={"periods": "months"})
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _period_frames(strand: str, first: dt.date, last: dt.date, public: bool, version: str) -> pd.DataFrame:
-    # Keyed on the data version and public mode, as app.measure is, so a new ingest or mode shows at once.
+# Shared (st.cache_resource) rather than unpickled on each call (st.cache_data); callers get a shallow copy,
+# which pandas' copy-on-write keeps from changing the cached frame.
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _period_frames(strand: str, first: dt.date, last: dt.date, force_code: str, public: bool, path: str,
+                   version: str) -> pd.DataFrame:
+    # Keyed on the force, the data folder, its version and public mode, as app.measure is, so a new ingest or
+    # mode shows at once.
     return period_totals(app.measure(measure_id(strand)), first, last)
 
 
 def period_values(strand: str, first: dt.date, last: dt.date) -> pd.DataFrame:
-    return _period_frames(strand, first, last, app.public_mode(), app.data_version())
+    return _period_frames(strand, first, last, app.force_code(), app.public_mode(), str(app.data_dir()),
+                          app.data_version()).copy(deep=False)
 
 
 def illustrative(strand: str, area: config.Area, first: dt.date, last: dt.date) -> bool:
     """Whether the page shows illustrative rows (pipeline.illustrative): the period's figures of every area
     (bars, funnel, map, table) and the area's trend."""
-    mine = measure_view.area_series(app.measure(measure_id(strand)), area.code)
-    return pipeline.illustrative(period_values(strand, first, last), _window(mine, first, last))
+    def build() -> bool:
+        mine = measure_view.area_series(app.measure(measure_id(strand)), area.code)
+        return pipeline.illustrative(period_values(strand, first, last), _window(mine, first, last))
+
+    return app.figure("hidden_illustrative", (strand, area.code, first, last), build)
 
 
 def period_text(first: dt.date, last: dt.date) -> str:
@@ -94,7 +114,15 @@ def _file(kind: str, strand: str, first: dt.date, last: dt.date, area_code: str 
     return f"hidden_{strand}_{kind}{area}_{first:%Y-%m}_{last:%Y-%m}.csv"
 
 
+# Each part is built once per strand, period and area (or selected CSP) and shared by every session
+# (app.figure, which keys on the data version, configuration, force and mode too); the CSPs' rows and
+# funnel points, the same for every area, once per strand and period.
+
 def trend(strand: str, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
+    return app.figure("hidden_trend", (strand, area.code, first, last), lambda: _trend(strand, area, first, last))
+
+
+def _trend(strand: str, area: config.Area, first: dt.date, last: dt.date) -> ChartPart:
     measure = measure_for(strand)
     frame = app.measure(measure.id)
     mine = frame[frame["area_code"] == area.code]
@@ -106,49 +134,59 @@ def trend(strand: str, area: config.Area, first: dt.date, last: dt.date) -> Char
                       _file("trend", strand, first, last, area.code))
 
 
-def _csps_and_force(strand: str, first: dt.date, last: dt.date) -> tuple[pd.DataFrame, float | None]:
-    """The CSP rows and the benchmark they are compared with (the force's records located in a CSP)."""
-    totals = period_values(strand, first, last)
-    value, _ = pipeline.benchmark(totals, measure_for(strand))
-    return csp_rows(totals, app.force()), value
+def _compared(strand: str, first: dt.date, last: dt.date) -> Compared:
+    """The CSP rows, the benchmark they are compared with (the force's records located in a CSP) and their
+    funnel points."""
+    def build() -> Compared:
+        totals = period_values(strand, first, last)
+        value, _ = pipeline.benchmark(totals, measure_for(strand))
+        return compare(measure_for(strand), csp_rows(totals, app.force()), value)
+
+    return app.figure("hidden_compared", (strand, first, last), build)
 
 
 def benchmark_text(strand: str, first: dt.date, last: dt.date) -> str:
     """What the CSPs are compared with, in words (measures.core.pipeline.benchmark)."""
-    return pipeline.benchmark(period_values(strand, first, last), measure_for(strand))[1]
+    return app.figure("hidden_benchmark_text", (strand, first, last),
+                      lambda: pipeline.benchmark(period_values(strand, first, last), measure_for(strand))[1])
 
 
 def by_csp(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:
-    measure = measure_for(strand)
-    rows, force_value = _csps_and_force(strand, first, last)
-    return bars_part(measure, rows, force_value, selected,
-                     f"{measure.title} per 1,000 residents, {period_text(first, last)}",
-                     period_text(first, last), _file("by_csp", strand, first, last))
+    def build() -> ChartPart:
+        measure, compared = measure_for(strand), _compared(strand, first, last)
+        return bars_part(measure, compared.rows, compared.force_value, selected,
+                         f"{measure.title} per 1,000 residents, {period_text(first, last)}",
+                         period_text(first, last), _file("by_csp", strand, first, last))
+
+    return app.figure("hidden_by_csp", (strand, selected, first, last), build)
 
 
 def funnel(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:
-    measure = measure_for(strand)
-    rows, force_value = _csps_and_force(strand, first, last)
-    return funnel_part(measure, rows, force_value, selected,
-                       f"{measure.title} vs force<br>{period_text(first, last)}",
-                       "residents (log scale)", _file("funnel", strand, first, last))
+    def build() -> ChartPart:
+        measure = measure_for(strand)
+        return funnel_part(measure, _compared(strand, first, last), selected,
+                           f"{measure.title} vs force<br>{period_text(first, last)}",
+                           "residents (log scale)", _file("funnel", strand, first, last))
+
+    return app.figure("hidden_funnel", (strand, selected, first, last), build)
 
 
 def csp_map(strand: str, selected: str, first: dt.date, last: dt.date) -> ChartPart:
-    measure = measure_for(strand)
-    rows, force_value = _csps_and_force(strand, first, last)
-    outcomes = None
-    if force_value is not None:
-        from measures.core import comparison
+    def build() -> ChartPart:
+        measure, compared = measure_for(strand), _compared(strand, first, last)
+        return map_part(measure, compared.rows, selected,
+                        f"records per 1,000 residents from {period_text(first, last)}",
+                        _file("map", strand, first, last), compared.points)
 
-        outcomes = comparison.funnel_points(rows, force_value, measure.method, measure.polarity)
-    return map_part(measure, rows, selected, f"records per 1,000 residents from {period_text(first, last)}",
-                    _file("map", strand, first, last), outcomes)
+    return app.figure("hidden_map", (strand, selected, first, last), build)
 
 
-def figures(strand: str, first: dt.date, last: dt.date) -> tuple[pd.DataFrame, pd.Series | None]:
-    """The CSP rows and the force row for the page's table."""
-    force = app.force()
-    totals = period_values(strand, first, last)
-    force_rows = totals[totals["area_code"] == force.code]
-    return csp_rows(totals, force), (force_rows.iloc[0] if len(force_rows) else None)
+def figures(strand: str, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """The page's table: the force row, then each CSP's (display_table)."""
+    def build() -> pd.DataFrame:
+        totals = period_values(strand, first, last)
+        force_rows = totals[totals["area_code"] == app.force().code]
+        return display_table(_compared(strand, first, last).rows, force_rows.iloc[0] if len(force_rows) else None,
+                             f"per 1,000 residents, {period_text(first, last)}", "Records", "Residents")
+
+    return app.figure("hidden_figures", (strand, first, last), build)

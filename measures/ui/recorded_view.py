@@ -1,18 +1,24 @@
-"""The data and sentence under each chart of the recorded-crime page (what its CSV download holds).
+"""The charts of the recorded-crime page, the data and sentence under each (what its CSV download holds).
 
 Every table here has the column names a reader sees (and its download holds): words with units,
-never a query's column names.
+never a query's column names. The page caches what these build (app.figure) and shares it between
+sessions, so nothing here changes what it is given.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import h3
+import numpy as np
 import pandas as pd
 
+from measures.core import export
 from measures.data import config
-from measures.render import geo
+from measures.render import charts, geo
+from measures.render.measure_parts import ChartPart
+from measures.ui import views
 
 RATE = "Rate (crimes per 1,000 residents)"
 AREA_TYPES = {"force": "force", "csp": "CSP", "unassigned": "not placed in a CSP"}
@@ -37,7 +43,9 @@ def area_codes(area: config.Area, force: config.Force) -> tuple[str, ...]:
 def area_hexes(hexes: pd.DataFrame, codes: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
     """The hexagons that overlap the area's boundaries, and the crimes left out: police.uk files hold
     crimes a force recorded at points outside its area, which are not this area's to map."""
-    inside = hexes["h3_cell"].isin(geo.cells_of(codes))
+    cells = geo.cells_of(codes)
+    # Looked up in the cached set: isin copied the force's thousands of cells into a new table on every call.
+    inside = np.array([cell in cells for cell in hexes["h3_cell"].tolist()], dtype=bool)
     return hexes[inside].reset_index(drop=True), int(hexes.loc[~inside, "crimes"].sum())
 
 
@@ -118,3 +126,54 @@ def hex_summary(hexes: pd.DataFrame, area_name: str, first: dt.date, last: dt.da
             f"(near {lat:.3f}°N, {abs(lng):.3f}°{'W' if lng < 0 else 'E'}). On the colour bar (crimes per "
             "hexagon) yellow holds the most; police.uk places each crime at an anonymised point near where it "
             "happened." + left_out)
+
+
+def trend_part(force_code: str, area: config.Area, title: str, crime_types: list[str], months: list[dt.date],
+               first: dt.date, last: dt.date) -> ChartPart:
+    """The area's crimes by month: the chart, its sentence and its data."""
+    trend = views.recorded_crime_trend(force_code, area.code, crime_types, first, last)
+    figure = charts.monthly_trend({area.name: trend}, "numerator", f"{title} per month, {area.name}", "crimes",
+                                  first, last)
+    return ChartPart(figure, views.trend_summary(trend, area.name, months, first, last),
+                     trend_table(trend, area.name, first, last),
+                     f"recorded_crime_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv")
+
+
+def csp_period(force_code: str, crime_types: list[str], first: dt.date,
+               last: dt.date) -> tuple[pd.DataFrame, ChartPart]:
+    """What the CSP map shows whatever the area: each CSP's values (views.csp_period_values), and the
+    map's sentence and data (a part without its figure: csp_map_part draws the area selected on it)."""
+    values = views.csp_period_values(force_code, crime_types, first, last)
+    summary = (views.map_summary(values, first, last)
+               + (" CSPs without data are hatched." if values["rate"].isna().any() else "") + " " + charts.CLICK_NOTE)
+    return values, ChartPart(None, summary, map_table(values), f"recorded_crime_by_csp_{first:%Y-%m}_{last:%Y-%m}.csv")
+
+
+def csp_map_part(values: pd.DataFrame, notes: ChartPart, area_code: str) -> ChartPart:
+    """The CSP map with the area selected (none for the force), with the period's sentence and data."""
+    return dataclasses.replace(notes, figure=charts.csp_map(values, "rate", views.CSP_TOOLTIP, selected=area_code,
+                                                            unit="crimes per 1,000 residents"))
+
+
+def hex_part(force: config.Force, area: config.Area, crime_types: list[str], first: dt.date,
+             last: dt.date) -> ChartPart:
+    """The density map of the area's hexagons over its boundaries, its sentence and its data."""
+    codes = area_codes(area, force)
+    hexes, outside = area_hexes(views.hex_density(force.code, crime_types, first, last), codes)
+    return ChartPart(charts.hex_map(hexes, geo.csp_features(codes, geo.FORCE_TOLERANCE)),
+                     hex_summary(hexes, area.name, first, last, outside), hex_table(hexes),
+                     f"recorded_crime_hexagons_{area.code}_{first:%Y-%m}_{last:%Y-%m}.csv")
+
+
+def figures(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> tuple[pd.DataFrame, str]:
+    """The figures table of every area (figures_table) and its CSV download."""
+    table = figures_table(views.recorded_crime_table(force_code, crime_types, first, last))
+    return table, export.safe_csv(table)
+
+
+def reconciliation(force_code: str) -> tuple[pd.DataFrame, str] | None:
+    """police.uk against ONS (reconciliation_table) and the sentence under it; None when ONS is not loaded."""
+    frame = views.reconciliation(force_code)
+    if frame.empty:
+        return None
+    return reconciliation_table(frame), views.reconciliation_sentence(frame)

@@ -15,9 +15,19 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from measures.core import comparison, export, measure_view, pipeline, registry
+from measures.core import export, measure_view, pipeline, registry
 from measures.data import config
-from measures.render.measure_parts import ChartPart, bars_part, csp_rows, funnel_part, map_part, trend_part
+from measures.render.measure_parts import (
+    ChartPart,
+    Compared,
+    bars_part,
+    compare,
+    csp_rows,
+    display_table,
+    funnel_part,
+    map_part,
+    trend_part,
+)
 from measures.ui import app
 
 RATE = "reoffending_rate"
@@ -33,7 +43,9 @@ def measure_for(measure_id: str, offender: str) -> registry.Measure:
     return registry.variant(registry.get(measure_id), offender)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# Shared (st.cache_resource) rather than unpickled on each call (st.cache_data); callers get a shallow copy,
+# which pandas' copy-on-write keeps from changing the cached frame.
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _frame(measure_id: str, offender: str, force_code: str, public: bool, path: str, version: str) -> pd.DataFrame:
     # Keyed on the data folder, its version and public mode, as app.measure is.
     try:
@@ -44,13 +56,16 @@ def _frame(measure_id: str, offender: str, force_code: str, public: bool, path: 
 
 def frame(measure_id: str, offender: str) -> pd.DataFrame:
     """All cohorts and areas of the measure for one offender type (suppressed in public mode)."""
-    return _frame(measure_id, offender, app.force().code, app.public_mode(), str(app.data_dir()), app.data_version())
+    return _frame(measure_id, offender, app.force().code, app.public_mode(), str(app.data_dir()),
+                  app.data_version()).copy(deep=False)
 
 
 def cohorts() -> list[dt.date]:
     """Cohort start dates with data for the force (the cohort picker's options), oldest first."""
-    rates = frame(RATE, DEFAULT_OFFENDER)
-    return sorted({pd.Timestamp(p).date() for p in rates["period_start"]})
+    def build() -> tuple[dt.date, ...]:
+        return tuple(sorted({pd.Timestamp(p).date() for p in frame(RATE, DEFAULT_OFFENDER)["period_start"]}))
+
+    return list(app.figure("reoffending_cohorts", (), build))
 
 
 def cohort_key(start: dt.date) -> str:
@@ -62,27 +77,43 @@ def cohort_label(start: dt.date) -> str:
     return f"{start:%b} to {end:%b %Y} cohort"
 
 
-def _cohort_rows(measure_id: str, offender: str, cohort: dt.date) -> tuple[pd.DataFrame, float | None]:
+def _cohort(measure_id: str, offender: str, cohort: dt.date) -> pd.DataFrame:
     rows = frame(measure_id, offender)
-    rows = rows[pd.to_datetime(rows["period_start"]) == pd.Timestamp(cohort)]
-    # CSPs are compared with the force's offenders located in a CSP (measures.core.pipeline.benchmark).
-    value, _ = pipeline.benchmark(rows, measure_for(measure_id, offender))
-    return csp_rows(rows, app.force()), value
+    return rows[pd.to_datetime(rows["period_start"]) == pd.Timestamp(cohort)]
+
+
+def _cohort_rows(measure_id: str, offender: str, cohort: dt.date) -> tuple[pd.DataFrame, float | None]:
+    """The cohort's CSP rows and the value they are compared with: the same for every area, so built once
+    per measure, offender type and cohort and shared (app.figure)."""
+    def build() -> tuple[pd.DataFrame, float | None]:
+        rows = _cohort(measure_id, offender, cohort)
+        # CSPs are compared with the force's offenders located in a CSP (measures.core.pipeline.benchmark).
+        value, _ = pipeline.benchmark(rows, measure_for(measure_id, offender))
+        return csp_rows(rows, app.force()), value
+
+    return app.figure("reoffending_cohort_rows", (measure_id, offender, cohort), build)
+
+
+def _compared(offender: str, cohort: dt.date) -> Compared:
+    """The rate's CSP rows with their funnel points (the funnel plot and the map share them)."""
+    return app.figure("reoffending_compared", (offender, cohort),
+                      lambda: compare(measure_for(RATE, offender), *_cohort_rows(RATE, offender, cohort)))
 
 
 def illustrative(offender: str, cohort: dt.date, area: config.Area) -> bool:
     """Whether the page shows illustrative rows (pipeline.illustrative): the cohort's rows of both measures
     (bars, funnel, map, table) and the area's trend of every cohort."""
-    cohort_rows = [f[pd.to_datetime(f["period_start"]) == pd.Timestamp(cohort)]
-                   for f in (frame(RATE, offender), frame(PER_REOFFENDER, offender))]
-    return pipeline.illustrative(*cohort_rows, measure_view.area_series(frame(RATE, offender), area.code))
+    def build() -> bool:
+        cohort_rows = [_cohort(m, offender, cohort) for m in (RATE, PER_REOFFENDER)]
+        return pipeline.illustrative(*cohort_rows, measure_view.area_series(frame(RATE, offender), area.code))
+
+    return app.figure("reoffending_illustrative", (offender, cohort, area.code), build)
 
 
 def benchmark_text(offender: str, cohort: dt.date, measure_id: str = RATE) -> str:
     """What the CSPs are compared with, in words (measures.core.pipeline.benchmark)."""
-    rows = frame(measure_id, offender)
-    rows = rows[pd.to_datetime(rows["period_start"]) == pd.Timestamp(cohort)]
-    return pipeline.benchmark(rows, measure_for(measure_id, offender))[1]
+    return app.figure("reoffending_benchmark_text", (offender, cohort, measure_id), lambda: pipeline.benchmark(
+        _cohort(measure_id, offender, cohort), measure_for(measure_id, offender))[1])
 
 
 def _file(kind: str, offender: str, cohort: dt.date | None, area_code: str | None = None) -> str:
@@ -90,46 +121,64 @@ def _file(kind: str, offender: str, cohort: dt.date | None, area_code: str | Non
     return "_".join(parts) + ".csv"
 
 
+# Each part is built once per offender type, cohort and selected CSP (or area) and shared by every session
+# (app.figure, which keys on the data version, configuration, force and mode too).
+
 def by_csp(offender: str, cohort: dt.date, selected: str) -> ChartPart:
-    measure = measure_for(RATE, offender)
-    rows, force_value = _cohort_rows(RATE, offender, cohort)
-    return bars_part(measure, rows, force_value, selected, f"{measure.title} by CSP, {cohort_label(cohort)}",
-                     cohort_label(cohort), _file("by_csp", offender, cohort))
+    def build() -> ChartPart:
+        measure = measure_for(RATE, offender)
+        rows, force_value = _cohort_rows(RATE, offender, cohort)
+        return bars_part(measure, rows, force_value, selected, f"{measure.title} by CSP, {cohort_label(cohort)}",
+                         cohort_label(cohort), _file("by_csp", offender, cohort))
+
+    return app.figure("reoffending_by_csp", (offender, cohort, selected), build)
 
 
 def funnel(offender: str, cohort: dt.date, selected: str) -> ChartPart:
-    measure = measure_for(RATE, offender)
-    rows, force_value = _cohort_rows(RATE, offender, cohort)
-    return funnel_part(measure, rows, force_value, selected,
-                       f"{measure.title} vs force<br>{cohort_label(cohort)}",
-                       "offenders in the cohort (log scale)", _file("funnel", offender, cohort))
+    def build() -> ChartPart:
+        measure = measure_for(RATE, offender)
+        return funnel_part(measure, _compared(offender, cohort), selected,
+                           f"{measure.title} vs force<br>{cohort_label(cohort)}",
+                           "offenders in the cohort (log scale)", _file("funnel", offender, cohort))
+
+    return app.figure("reoffending_funnel", (offender, cohort, selected), build)
 
 
 def csp_map(offender: str, cohort: dt.date, selected: str) -> ChartPart:
-    measure = measure_for(RATE, offender)
-    rows, force_value = _cohort_rows(RATE, offender, cohort)
-    outcomes = (comparison.funnel_points(rows, force_value, measure.method, measure.polarity)
-                if force_value is not None else None)
-    return map_part(measure, rows, selected, cohort_label(cohort), _file("map", offender, cohort), outcomes)
+    def build() -> ChartPart:
+        compared = _compared(offender, cohort)
+        return map_part(measure_for(RATE, offender), compared.rows, selected, cohort_label(cohort),
+                        _file("map", offender, cohort), compared.points)
+
+    return app.figure("reoffending_map", (offender, cohort, selected), build)
 
 
 def per_reoffender(offender: str, cohort: dt.date, selected: str) -> ChartPart:
-    measure = measure_for(PER_REOFFENDER, offender)
-    rows, force_value = _cohort_rows(PER_REOFFENDER, offender, cohort)
-    return bars_part(measure, rows, force_value, selected, f"{measure.title} by CSP, {cohort_label(cohort)}",
-                     cohort_label(cohort), _file("per_reoffender", offender, cohort))
+    def build() -> ChartPart:
+        measure = measure_for(PER_REOFFENDER, offender)
+        rows, force_value = _cohort_rows(PER_REOFFENDER, offender, cohort)
+        return bars_part(measure, rows, force_value, selected, f"{measure.title} by CSP, {cohort_label(cohort)}",
+                         cohort_label(cohort), _file("per_reoffender", offender, cohort))
+
+    return app.figure("reoffending_per_reoffender", (offender, cohort, selected), build)
 
 
 def trend(offender: str, area: config.Area) -> ChartPart:
-    measure = measure_for(RATE, offender)
-    series = measure_view.area_series(frame(RATE, offender), area.code)
-    return trend_part(measure, series, area.name, f"{measure.title} by cohort, {area.name}",
-                      _file("trend", offender, None, area.code))
+    def build() -> ChartPart:
+        measure = measure_for(RATE, offender)
+        series = measure_view.area_series(frame(RATE, offender), area.code)
+        return trend_part(measure, series, area.name, f"{measure.title} by cohort, {area.name}",
+                          _file("trend", offender, None, area.code))
+
+    return app.figure("reoffending_trend", (offender, area.code), build)
 
 
-def figures(offender: str, cohort: dt.date) -> tuple[pd.DataFrame, pd.Series | None]:
-    """The CSP rows and the force row of the cohort for the page's table."""
-    rows = frame(RATE, offender)
-    rows = rows[pd.to_datetime(rows["period_start"]) == pd.Timestamp(cohort)]
-    force_rows = rows[rows["area_code"] == app.force().code]
-    return csp_rows(rows, app.force()), (force_rows.iloc[0] if len(force_rows) else None)
+def figures(offender: str, cohort: dt.date) -> pd.DataFrame:
+    """The page's table of the cohort's rate: the force row, then each CSP's (display_table)."""
+    def build() -> pd.DataFrame:
+        rows = _cohort(RATE, offender, cohort)
+        force_rows = rows[rows["area_code"] == app.force().code]
+        return display_table(_cohort_rows(RATE, offender, cohort)[0], force_rows.iloc[0] if len(force_rows) else None,
+                             "%", "Reoffenders", "Offenders")
+
+    return app.figure("reoffending_figures", (offender, cohort), build)

@@ -52,6 +52,7 @@ PUBLIC_OPTIONS: dict[str, str] = {
     "server.maxMessageSize": str(public_server.MAX_SERVER_MESSAGE_MB),  # also the largest frame the server reads
     "server.enableStaticServing": "false",
     "server.headless": "true",
+    "runner.postScriptGC": "false",  # as .streamlit/config.toml: no full collection after every page view
     "global.developmentMode": "false",
     "browser.gatherUsageStats": "false",
 }

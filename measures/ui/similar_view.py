@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 import pandas as pd
 import streamlit as st
@@ -46,11 +47,33 @@ def force_values(measure: registry.Measure, first: dt.date, last: dt.date) -> pd
     return _force_values(measure.id, first, last, app.public_mode(), str(app.data_dir()), app.data_version())
 
 
+@functools.lru_cache(maxsize=1)
+def _ranking() -> pd.DataFrame:
+    """similar.all_similar (from the reference table, read once), kept: an area's similar areas are its rows."""
+    return similar.all_similar()
+
+
+def neighbours(area_code: str) -> pd.DataFrame:
+    """similar.similar_areas of the area's neighbour_code, from the kept ranking: similar_areas filtered the
+    ranking of every CSP against every other (about 86,000 rows) for each area asked for."""
+    code = peer_comparison.neighbour_code(area_code)
+    if code not in similar.characteristics().index:
+        raise KeyError(code)
+    ranking = _ranking()
+    return ranking[ranking["area_code"].to_numpy() == code].reset_index(drop=True)
+
+
+def pool(measure: registry.Measure, first: dt.date, last: dt.date) -> peer_comparison.Pool:
+    """peer_comparison.pool of the cached window values: what every CSP's group reads, built once per data
+    version, measure and window (shared like a chart: read, never changed)."""
+    return app.figure("peer_pool", (measure.id, first, last), lambda: peer_comparison.pool(
+        force_values(measure, first, last), measure, app.public_mode()))
+
+
 def group(measure: registry.Measure, area_code: str, first: dt.date, last: dt.date) -> pd.DataFrame:
     """group_values from the cached window values (KeyError for an area with no similar areas)."""
-    neighbours = similar.similar_areas(peer_comparison.neighbour_code(area_code))
-    return peer_comparison.group_from(force_values(measure, first, last), measure, area_code, neighbours,
-                                      app.public_mode())
+    found = neighbours(area_code)
+    return peer_comparison.group_of(pool(measure, first, last), area_code, found)
 
 
 def measure_picker(default: str | None = None) -> registry.Measure | None:
@@ -98,7 +121,7 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
     if values.empty:
         st.info(f"No force has data for {measure.title} in this period.")
         return
-    whole = peer_comparison.national(values, measure)
+    whole = pool(measure, first, last).national
     if area.area_type != "csp":
         st.info(FORCE_NOTE)
         _draw(app.figure("peer_national_map", (measure.id, None, first, last), lambda: peer_charts.national_map(

@@ -61,12 +61,16 @@ def crime_type_picker(force_code: str, measure: registry.Measure | None = None) 
 
 def recorded_crime_rows(force_code: str, crime_types: list[str], first: dt.date, last: dt.date) -> pd.DataFrame:
     """The chosen crime types' monthly rows per CSP and unassigned bucket, with the force row the
-    pipeline adds for every measure (measures.core.pipeline.add_force_total)."""
-    frame = app.run("recorded_crime_monthly", force=force_code, **{"from": first, "to": last},
-                    include_types=crime_types, exclude_types=[])
-    if app.public_mode():  # the public site's areas (e.g. Cornwall and Isles of Scilly), as on every page
-        frame = pipeline.combine_areas(frame, config.load_force())
-    return pipeline.add_force_total(frame, force_code)
+    pipeline adds for every measure (measures.core.pipeline.add_force_total). Built once per period and
+    crime types (the trend, the map and the table of every area read them); callers get a shallow copy."""
+    def build() -> pd.DataFrame:
+        frame = app.run("recorded_crime_monthly", force=force_code, **{"from": first, "to": last},
+                        include_types=crime_types, exclude_types=[])
+        if app.public_mode():  # the public site's areas (e.g. Cornwall and Isles of Scilly), as on every page
+            frame = pipeline.combine_areas(frame, config.load_force())
+        return pipeline.add_force_total(frame, force_code)
+
+    return app.figure("recorded_crime_rows", (force_code, tuple(crime_types), first, last), build).copy(deep=False)
 
 
 def recorded_crime_trend(force_code: str, area_code: str, crime_types: list[str], first: dt.date,

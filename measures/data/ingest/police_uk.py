@@ -2,11 +2,11 @@
 
 Inputs are `*-street.csv` files, folders of them, or the monthly .zip downloads
 (`YYYY-MM/YYYY-MM-<force>-street.csv` inside), read from the archive without unpacking.
-The month is the unit of work: a month's files are read (typed, only the needed columns, text
-dictionary-encoded) and reduced in DuckDB to that month's rows of the compact tables, which go to
-spill files on disk; the next month is read meanwhile. Memory follows the largest month (two at
-most), not the whole input. The tables are sorted and published once, at the end, streamed from
-DuckDB (whose sort spills to disk) into Parquet.
+The month is the unit of work: a month's files are read side by side on worker threads (typed, only the
+needed columns, text dictionary-encoded, each file's distinct points found there) and reduced in DuckDB to
+that month's rows of the compact tables, which go to spill files on disk; the next month is read
+meanwhile. Memory follows the largest month (two at most), not the whole input. The tables are sorted
+and published once, at the end, streamed from DuckDB (whose sort spills to disk) into Parquet.
 
 Every row is accounted for. A row maps to its district through the LSOA name
 ("<district name> <3 digits><letter>"), which works for 2011 and 2021 LSOA codes alike,
@@ -185,31 +185,74 @@ def _check_header(source: Source, raw: bytes) -> None:
 
 
 # Text columns arrive dictionary-encoded: a month's few thousand distinct names are held once, and rows are grouped
-# by their small integer codes. Every column is read (a whole row is needed to tell an exact repeat); Crime ID, nearly
-# unique, as plain text. Only NEEDED leave _read.
+# by their small integer codes; Crime ID, nearly unique, as plain text. The first read converts only the columns the
+# counts need, Crime ID and the outcome (converting the other four costs about a quarter of the read): a file is read
+# again in full only when rows sharing a Crime ID agree in all of these (see _exact_repeats). Only NEEDED leave _read.
+READ = [*NEEDED, "Crime ID", "Last outcome category"]
 _TYPES = {c: pa.float64() if c in ("Longitude", "Latitude") else pa.string() if c == "Crime ID"
           else pa.dictionary(pa.int32(), pa.string()) for c in COLUMNS}
 _CONVERT = pacsv.ConvertOptions(include_columns=COLUMNS, column_types=_TYPES, null_values=[""],
                                 strings_can_be_null=True, quoted_strings_can_be_null=True)
+_CONVERT_READ = pacsv.ConvertOptions(include_columns=READ, column_types={c: _TYPES[c] for c in READ}, null_values=[""],
+                                     strings_can_be_null=True, quoted_strings_can_be_null=True)
 _PARSE = pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True)
 # One file is parsed on one thread; files are read side by side (zlib and Arrow release the GIL).
 _READ = pacsv.ReadOptions(use_threads=False, block_size=1 << 24)
 
 
-def _read(source: Source, file_no: int) -> tuple[pa.Table, int]:
-    """Typed, strict read of one CSV: its needed columns with its file number, and its count of exact repeats."""
-    raw = source.read()
-    _check_header(source, raw)
+def _parse(source: Source, raw: bytes, convert: pacsv.ConvertOptions) -> pa.Table:
     try:
-        table = pacsv.read_csv(pa.py_buffer(raw), read_options=_READ, parse_options=_PARSE, convert_options=_CONVERT)
+        return pacsv.read_csv(pa.py_buffer(raw), read_options=_READ, parse_options=_PARSE, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise _diagnose(source, raw, exc) from None
+
+
+def _check_utf8(source: Source, raw: bytes) -> None:
+    """Refuse a file that is not UTF-8 anywhere, also in the columns the reader does not convert (Arrow's check)."""
+    offsets = pa.array([0, len(raw)], pa.int64()).buffers()[1]
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(raw)]).cast(pa.large_string())
+    except pa.ArrowInvalid as exc:
+        raise _diagnose(source, raw, exc) from None
+
+
+@dataclass
+class _File:
+    """What a month's step needs of one file: its rows, its distinct points, and its count of exact repeats."""
+
+    rows: pa.Table  # Month, Falls within, LSOA name, Crime type (dictionary-encoded), Longitude, file_no, point
+    points: pa.Table  # longitude, latitude of each point number of `rows`
+    repeats: int
+
+
+def _read(source: Source, file_no: int) -> _File:
+    """Typed, strict read of one CSV (run side by side on worker threads: Arrow releases the GIL)."""
+    raw = source.read()
+    _check_header(source, raw)
+    table = _parse(source, raw, _CONVERT_READ)  # a broken row is refused first, as the reader meets it
+    _check_utf8(source, raw)
     if table.num_rows == 0:
         raise IngestError(source.label, "the file has a header and no rows")
     _check_coordinates(source, table)
-    repeats = _exact_repeats(source, table)
-    table = table.select(NEEDED)
-    return table.append_column("file_no", pa.array(np.full(table.num_rows, file_no, dtype=np.int32))), repeats
+    repeats = _exact_repeats(source, table, raw)
+    point, points = _points(table.column("Longitude").combine_chunks(), table.column("Latitude").combine_chunks())
+    rows = table.select([c for c in NEEDED if c != "Latitude"])
+    rows = rows.append_column("file_no", pa.array(np.full(table.num_rows, file_no, dtype=np.int32)))
+    return _File(rows.append_column("point", point), points, repeats)
+
+
+def _points(longitude: pa.Array, latitude: pa.Array) -> tuple[pa.Array, pa.Table]:
+    """Each row's point number (null without both coordinates) and the file's distinct points.
+
+    police.uk snaps crimes to a few thousand anonymised points per force: hashing a file's coordinates here,
+    on the reading threads, is cheap, and the month's step looks up one H3 cell per point, not per row.
+    Two dictionary codes make one exact key per distinct (longitude, latitude)."""
+    lon, lat = pc.dictionary_encode(longitude), pc.dictionary_encode(latitude)
+    pair = pc.dictionary_encode(pc.add(pc.multiply(lon.indices.cast(pa.int64()), len(lat.dictionary)),
+                                       lat.indices.cast(pa.int64())))
+    keys = pair.dictionary.to_numpy()
+    return pair.indices, pa.table({"longitude": lon.dictionary.take(pa.array(keys // len(lat.dictionary))),
+                                   "latitude": lat.dictionary.take(pa.array(keys % len(lat.dictionary)))})
 
 
 def _check_coordinates(source: Source, table: pa.Table) -> None:
@@ -224,23 +267,34 @@ def _check_coordinates(source: Source, table: pa.Table) -> None:
                               "leave both coordinates empty for a crime with no location", line=line)
 
 
-def _exact_repeats(source: Source, table: pa.Table) -> int:
+def _repeat_groups(rows: pa.Table) -> pa.Table:
+    """Rows grouped by every column of `rows` (text as text), with their count."""
+    rows = pa.table({c: rows.column(c).cast(pa.string()) if c not in ("Longitude", "Latitude") else rows.column(c)
+                     for c in rows.column_names})
+    return rows.group_by(rows.column_names, use_threads=False).aggregate([("Crime ID", "count")])
+
+
+def _exact_repeats(source: Source, table: pa.Table, raw: bytes) -> int:
     """Rows with a Crime ID that repeat an earlier row in every field.
 
     police.uk's own files have a few (95 in the 2,018,895 rows of the every-force set of 2025-01..06, at
     most 0.7% of a file's rows with a Crime ID: North Yorkshire 2025-02), so they are counted as police.uk
     publishes them, and reported. More than REPEAT_ALLOWANCE rows and REPEAT_SHARE of the file are not
     police.uk's: a file pasted twice, or rows copied in, which would count crimes twice: refused.
+
+    `table` holds the columns of the first read (READ): rows that differ there differ, so only a file with
+    rows that share a Crime ID and agree in all of READ (30 of the 239 files of that set) is read again in
+    full, to compare every field.
     """
     ids = table.column("Crime ID")
     counts = pc.value_counts(ids.drop_null())
     repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
     if len(repeated) == 0:
         return 0
-    rows = table.filter(pc.is_in(ids, value_set=repeated))
-    rows = pa.table({c: rows.column(c).cast(pa.string()) if c not in ("Longitude", "Latitude") else rows.column(c)
-                     for c in COLUMNS})
-    groups = rows.group_by(COLUMNS, use_threads=False).aggregate([("Crime ID", "count")])
+    if pc.max(_repeat_groups(table.filter(pc.is_in(ids, value_set=repeated))).column("Crime ID_count")).as_py() < 2:
+        return 0  # rows that share a Crime ID differ in a column read: no row repeats another
+    table = _parse(source, raw, _CONVERT)
+    groups = _repeat_groups(table.filter(pc.is_in(table.column("Crime ID"), value_set=repeated)))
     repeats = int(pc.sum(pc.subtract(groups.column("Crime ID_count"), 1)).as_py() or 0)
     with_id = len(ids) - ids.null_count
     if repeats > max(REPEAT_ALLOWANCE, REPEAT_SHARE * with_id):
@@ -372,66 +426,57 @@ left join splits s on s.new_key = {KEY_SQL.format('n.district_name')} and s.msoa
 left join lookup l on l.key = coalesce(s.old_key, {KEY_SQL.format('n.district_name')})
 """
 
-TERRITORIAL = "force_i in (select force_i from falls where territorial)"
 
-# Rows of territorial forces per (month, force, LSOA name, has a location, crime type, H3 cell), all small
-# integers: the count tables, the hexagons and the report are reduced from this.
-COUNTED_SQL = f"""
-create or replace temp table counted as
-select month_i, force_i, coalesce(lsoa_i, -1) as lsoa_key, lsoa_i is null and longitude is null as no_location,
-       crime_i, cell, count(*)::bigint as n
-from codes
-where {TERRITORIAL}
+# The month's rows of territorial forces by where they are counted (a CSP, or the force's unassigned bucket
+# with its reason and district) and crime type, straight from the rows (a few thousand rows): the count table,
+# the unmatched table and the report's force lines are all reduced from these at the end (COUNTS_SQL,
+# UNMATCHED_SQL, FORCES_SQL). Each row's LSOA name maps to its district, lookup row and CSP (table lsoa_map).
+CLASSED_SQL = """
+select m.month, f.force_code,
+       case when x.reason is null then x.csp_code else 'UNASSIGNED-' || f.force_code end as area_code,
+       case when x.reason is null then 'csp' else 'unassigned' end as area_type,
+       x.reason, case when x.reason is not null then coalesce(x.district_name, '') end as district_name,
+       t.crime_type, sum(x.n)::bigint as n
+from (select c.month_i, c.force_i, c.crime_i, l.csp_code, l.district_name,
+             case
+               when c.lsoa_i is null and c.longitude is null then 'no location'
+               when l.district_name is null then 'LSOA name not recognised'
+               when l.lad_code is null then 'district not in lookup'
+               when l.pfa_code <> f.force_code then 'outside force area'
+               when coalesce(l.csp_code, '') = '' then 'district has no single CSP'
+             end as reason,
+             count(*) as n
+      from codes c join falls f using (force_i)
+      left join (select d.lsoa_i, n.* from lsoa_dict d left join lsoa_map n using (lsoa_name)) l using (lsoa_i)
+      where f.territorial
+      group by all) x
+join falls f using (force_i) join months m using (month_i) join crime_dict t using (crime_i)
 group by all
 """
+CLASSED_TABLE = "classed"
 
-# One row per (force, LSOA name, has a location) of the month: where its rows are counted, and why not in a CSP.
-CLASSES_SQL = """
-create or replace temp table classes as
-with keys as (select distinct force_i, lsoa_key, no_location from counted),
-classified as (
-    select k.*, f.force_code, n.district_name, n.csp_code,
-           case
-             when k.no_location then 'no location'
-             when n.district_name is null then 'LSOA name not recognised'
-             when n.lad_code is null then 'district not in lookup'
-             when n.pfa_code <> f.force_code then 'outside force area'
-             when coalesce(n.csp_code, '') = '' then 'district has no single CSP'
-           end as unassigned_reason
-    from keys k
-    join falls f using (force_i)
-    left join lsoa_dict d on d.lsoa_i = k.lsoa_key
-    left join lsoa_map n using (lsoa_name)
-)
-select force_i, lsoa_key, no_location, force_code, district_name, unassigned_reason,
-       case when unassigned_reason is null then csp_code else 'UNASSIGNED-' || force_code end as area_code,
-       case when unassigned_reason is null then 'csp' else 'unassigned' end as area_type
-from classified
+COUNTS_SQL = """
+(select month, force_code, area_code, area_type, crime_type, sum(n)::bigint as count
+ from {} group by all)
 """
 
-CLASSED = "counted x join classes c using (force_i, lsoa_key, no_location) join months m using (month_i)"
-
-COUNTS_SQL = f"""
-select m.month, c.force_code, c.area_code, c.area_type, t.crime_type, sum(x.n)::bigint as count
-from {CLASSED} join crime_dict t using (crime_i)
-group by all
+UNMATCHED_SQL = """
+(select month, force_code, reason, district_name, sum(n)::bigint as rows
+ from {} where reason is not null group by all)
 """
 
-UNMATCHED_SQL = f"""
-select m.month, c.force_code, c.unassigned_reason as reason, coalesce(c.district_name, '') as district_name,
-       sum(x.n)::bigint as rows
-from {CLASSED}
-where c.unassigned_reason is not null
-group by all
+FORCES_SQL = """
+select force_code, month, sum(n) as rows, coalesce(sum(n) filter (where reason is not null), 0) as unassigned
+from {} group by all
 """
 
 # H3 cells are grouped as integers and written in h3's own string form, the index in lowercase hexadecimal
 # without leading zeros, which is what DuckDB's hex() of the integer prints (checked against h3 on the national set).
 HEX_SQL = """
 select m.month, h.force_code, lower(hex(h.cell)) as h3_cell, t.crime_type, h.count
-from (select l.month_i, f.force_code, l.cell, l.crime_i, sum(l.n)::bigint as count
-      from counted l join falls f using (force_i)
-      where l.cell is not null
+from (select c.month_i, f.force_code, c.cell, c.crime_i, count(*)::bigint as count
+      from codes c join falls f using (force_i)
+      where f.territorial and c.cell is not null
       group by all) h
 join months m using (month_i) join crime_dict t using (crime_i)
 """
@@ -446,7 +491,7 @@ SCHEMAS = {
     UNMATCHED_TABLE: pa.schema([("month", pa.date32()), ("force_code", pa.large_string()), ("reason", pa.large_string()),
                                 ("district_name", pa.large_string()), ("rows", pa.int64())]),
 }
-MONTH_SQL = {COUNTS_TABLE: COUNTS_SQL, HEX_TABLE: HEX_SQL, UNMATCHED_TABLE: UNMATCHED_SQL}
+MONTH_SQL = {CLASSED_TABLE: CLASSED_SQL, HEX_TABLE: HEX_SQL}  # what each month spills
 ROW_GROUP = 1 << 20  # rows per Parquet row group (pyarrow's default), cut exactly so the bytes never depend on batching
 SPILL_MEMORY = "1GB"  # DuckDB's limit in the ingest: the final sorts spill to disk beyond it
 
@@ -455,7 +500,7 @@ SPILL_MEMORY = "1GB"  # DuckDB's limit in the ingest: the final sorts spill to d
 class _Summary:
     """What the report needs from every month read so far (a few rows per force and month)."""
 
-    forces: list[pd.DataFrame]
+    forces: pd.DataFrame  # rows and unassigned rows by force and month
     others: list[pd.DataFrame]
 
 
@@ -480,19 +525,9 @@ class _Reader:
         self.sources = sources
         self.spill = spill
         self.con = duckdb.connect()
-        self.con.execute("set enable_progress_bar = false")
-        self.con.execute(f"set temp_directory = {_sql_path(spill)}")
-        self.con.execute(f"set memory_limit = '{SPILL_MEMORY}'")
-        self.forces = config.forces()[["pfa_code", "police_uk_name"]]
-        self.con.register("forces", self.forces)
-        self.con.register("lookup", _lookup(config.districts()))
-        self.con.register("splits", _splits())
-        self.con.register("non_territorial", pd.DataFrame({"name": sorted(NON_TERRITORIAL)}))
-        self.con.execute("create temp table cells(longitude double, latitude double, cell ubigint)")
-        self.con.execute("""create temp table lsoa_map(lsoa_name varchar, district_name varchar, lad_code varchar,
-                                                       csp_code varchar, pfa_code varchar)""")
+        self.forces = pd.DataFrame()  # police.uk force names and codes (_prepare)
         self.seen: dict[tuple[str, str], str] = {}  # (force, month) -> the file it came from
-        self.summary = _Summary([], [])
+        self.summary = _Summary(pd.DataFrame(), [])
         self.rows = 0
         self.months = 0
         self.repeats = 0  # rows that repeat another exactly (counted, as police.uk publishes them)
@@ -507,33 +542,52 @@ class _Reader:
             # The next month is read (unzipped and parsed, off the GIL) while this one is reduced:
             # at most two months are in memory.
             queued = [pool.submit(_read, self.sources[i], i) for i in months[0]]
+            self._prepare()  # while the first month is read
             for number in range(len(months)):
-                results = [future.result() for future in queued]  # the first bad file in order is refused
-                tables = [table for table, _ in results]
-                self.repeats += sum(repeats for _, repeats in results)
+                files = [future.result() for future in queued]  # the first bad file in order is refused
+                self.repeats += sum(f.repeats for f in files)
                 queued = [pool.submit(_read, self.sources[i], i) for i in months[number + 1]] \
                     if number + 1 < len(months) else []
-                self._month(tables)
+                self._month(files)
         return self.summary
 
-    def _month(self, tables: list[pa.Table]) -> None:
-        raw = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
-        del tables
+    def _prepare(self) -> None:
+        """The lookups and the tables kept from month to month."""
+        con = self.con
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"set temp_directory = {_sql_path(self.spill)}")
+        con.execute(f"set memory_limit = '{SPILL_MEMORY}'")
+        self.forces = config.forces()[["pfa_code", "police_uk_name"]]
+        con.register("forces", self.forces)
+        con.register("lookup", _lookup(config.districts()))
+        con.register("splits", _splits())
+        con.register("non_territorial", pd.DataFrame({"name": sorted(NON_TERRITORIAL)}))
+        con.execute("create temp table cells(longitude double, latitude double, cell ubigint)")
+        con.execute("""create temp table lsoa_map(lsoa_name varchar, district_name varchar, lad_code varchar,
+                                                  csp_code varchar, pfa_code varchar)""")
+
+    def _month(self, files: list[_File]) -> None:
+        raw = pa.concat_tables([f.rows for f in files]).unify_dictionaries().combine_chunks()
         self.rows += raw.num_rows
         con = self.con
         columns = {"file_no": raw.column("file_no").chunk(0)}
-        for name, column in (("month_i", "Month"), ("force_i", "Falls within"), ("lsoa_i", "LSOA name"),
-                             ("crime_i", "Crime type")):
+        for name, column, value_name in (("month_i", "Month", "month_text"), ("force_i", "Falls within", "falls_within"),
+                                         ("lsoa_i", "LSOA name", "lsoa_name"), ("crime_i", "Crime type", "crime_type")):
             indices, values = _dictionary(raw.column(column))
             columns[name] = indices
-            value_name = {"month_i": "month_text", "force_i": "falls_within", "lsoa_i": "lsoa_name",
-                          "crime_i": "crime_type"}[name]
-            con.register(name.replace("_i", "_dict"), pa.table({name: pa.array(range(len(values)), pa.int32()),
+            con.register(name.replace("_i", "_dict"), pa.table({name: pa.array(np.arange(len(values), dtype=np.int32)),
                                                                 value_name: values.cast(pa.string())}))
         columns["longitude"] = raw.column("Longitude").chunk(0)
-        columns["latitude"] = raw.column("Latitude").chunk(0)
         con.register("codes", pa.table(columns))
-        self._validate()
+        counted = self._validate()
+        # A row's point number in its file, made the month's by the points of the files before it.
+        offsets = np.cumsum([0] + [f.points.num_rows for f in files[:-1]])
+        point = pc.add(raw.column("point").chunk(0).cast(pa.int64()),
+                       pa.array(np.repeat(offsets, [f.rows.num_rows for f in files])))
+        columns["cell"] = self._cells(pa.concat_tables([f.points for f in files]), point)
+        del raw, files
+        con.register("codes", pa.table(columns))  # the same rows, with their H3 cells
+        del columns
         con.execute("""create or replace temp table months as
                        select month_i, month_text, strptime(month_text, '%Y-%m')::date as month from month_dict""")
         con.execute("""create or replace temp table falls as
@@ -542,23 +596,16 @@ class _Reader:
                                   as territorial
                        from force_dict d left join forces f on f.police_uk_name = d.falls_within""")
         con.execute(NAMES_SQL)
-        columns["cell"] = self._cells(columns["force_i"], columns["longitude"], columns["latitude"])
-        con.register("codes", pa.table(columns))  # the same rows, with their H3 cells
-        del raw, columns
-        con.execute(COUNTED_SQL)
-        con.execute(CLASSES_SQL)
         for table, sql in MONTH_SQL.items():
             con.execute(f"copy ({sql}) to {_sql_path(self._spill_file(table, self.months))} (format parquet)")
-        self.summary.forces.append(con.execute(
-            f"""select c.force_code, m.month, sum(x.n) as rows,
-                       coalesce(sum(x.n) filter (where c.unassigned_reason is not null), 0) as unassigned
-                from {CLASSED} group by all""").df())
-        self.summary.others.append(con.execute(
-            """select f.falls_within as name, m.month_text as month, count(*) as rows
-               from codes c join falls f using (force_i) join months m using (month_i)
-               where f.falls_within in (select name from non_territorial) group by all""").df())
         con.unregister("codes")
-        for name in ("months", "falls", "counted", "classes"):
+        others: dict[tuple[str, str | None], int] = defaultdict(int)  # BTP's and Northern Ireland's rows by month
+        for (_, month, force, _), rows in counted.items():
+            if force in NON_TERRITORIAL:
+                others[force, month] += rows
+        self.summary.others.append(pd.DataFrame([(name, month, rows) for (name, month), rows in others.items()],
+                                                columns=["name", "month", "rows"]))
+        for name in ("months", "falls"):
             con.execute(f"drop table {name}")
         for name in ("month_dict", "force_dict", "lsoa_dict", "crime_dict"):
             con.unregister(name)
@@ -572,55 +619,47 @@ class _Reader:
         files = ", ".join(_sql_path(self._spill_file(table, n)) for n in range(self.months))
         return f"read_parquet([{files}])"
 
-    def _cells(self, force_i: pa.Array, longitude: pa.Array, latitude: pa.Array) -> pa.Array:
-        """The H3 cell of each row of a territorial force with a location (null for the others).
+    def _cells(self, points: pa.Table, point: pa.Array) -> pa.Array:
+        """The H3 cell of each row with a location (null for the others).
 
-        police.uk snaps crimes to a few thousand anonymised points per force, and the points recur
-        month after month: a month's distinct points are found with Arrow's hashing, looked up in the
-        cells of the points met before, and h3 runs only for points never met (table `cells`).
-        """
-        territorial = {i for (i,) in self.con.execute("select force_i from falls where territorial").fetchall()}
-        located = pc.and_(pc.is_in(force_i, pa.array(sorted(territorial), pa.int32())),
-                          pc.and_(longitude.is_valid(), latitude.is_valid())).fill_null(False)
-        lon = pc.dictionary_encode(longitude.filter(located))
-        lat = pc.dictionary_encode(latitude.filter(located))
-        # Two dictionary codes make one exact key per distinct (longitude, latitude) of the month.
-        pair = pc.dictionary_encode(pc.add(pc.multiply(lon.indices.cast(pa.int64()), 1 << 32), lat.indices.cast(pa.int64())))
-        keys = pair.dictionary.to_numpy()
-        points = pa.table({"point_i": pa.array(np.arange(len(keys), dtype=np.int32)),
-                           "longitude": lon.dictionary.take(pa.array(keys >> 32)),
-                           "latitude": lat.dictionary.take(pa.array(keys & 0xFFFFFFFF))})
+        The points recur month after month: the month's distinct points are looked up in the cells of the
+        points met before (table cells), and h3 runs only for points never met."""
         con = self.con
-        con.register("points", points)
-        known = con.execute("""select p.point_i, c.cell from points p left join cells c using (longitude, latitude)
-                               order by p.point_i""").fetchnumpy()["cell"]
-        missing = np.flatnonzero(np.ma.getmaskarray(known))
-        cell_of_point = np.ma.filled(known, 0).astype(np.uint64)
-        if len(missing):
-            to_cell = h3_int.latlng_to_cell  # the integer form: no string made per point
-            new_lat = points.column("latitude").to_numpy()[missing].tolist()
-            new_lng = points.column("longitude").to_numpy()[missing].tolist()
-            cell_of_point[missing] = list(map(to_cell, new_lat, new_lng, [HEX_RESOLUTION] * len(missing)))
-            con.register("added", pa.table({"longitude": new_lng, "latitude": new_lat,
-                                            "cell": pa.array(cell_of_point[missing], pa.uint64())}))
-            con.execute("insert into cells select * from added")
-            con.unregister("added")
+        con.register("points", points.append_column("point_i", pa.array(np.arange(points.num_rows))))
+        found = con.execute("select p.point_i, c.cell from points p left join cells c using (longitude, latitude)"
+                            ).fetchnumpy()
         con.unregister("points")
-        rows = np.zeros(len(force_i), dtype=np.uint64)
-        mask = located.to_numpy(zero_copy_only=False)
-        rows[mask] = cell_of_point[pair.indices.to_numpy()]
-        return pa.array(rows, pa.uint64(), mask=~mask)
+        cell_of_point = np.zeros(points.num_rows, dtype=np.uint64)
+        cell_of_point[found["point_i"]] = np.ma.filled(found["cell"], 0)
+        missing = found["point_i"][np.ma.getmaskarray(found["cell"])]
+        if len(missing):
+            lat = points.column("latitude").to_numpy()[missing].tolist()
+            lng = points.column("longitude").to_numpy()[missing].tolist()
+            to_cell = h3_int.latlng_to_cell  # the integer form: no string made per point
+            cell_of_point[missing] = list(map(to_cell, lat, lng, [HEX_RESOLUTION] * len(missing)))
+            # distinct: two files of a month may share a point
+            con.register("added", pa.table({"longitude": lng, "latitude": lat,
+                                            "cell": pa.array(cell_of_point[missing], pa.uint64())}))
+            con.execute("insert into cells select distinct * from added")
+            con.unregister("added")
+        located = point.is_valid().to_numpy(zero_copy_only=False)
+        cells = np.zeros(len(point), dtype=np.uint64)
+        cells[located] = cell_of_point[point.drop_null().to_numpy()]
+        return pa.array(cells, pa.uint64(), mask=~located)
 
-    def _validate(self) -> None:
-        """Months, forces and crime types checked once per distinct value; the line is found only for a message."""
+    def _validate(self) -> dict[tuple[int, str | None, str | None, bool], int]:
+        """Months, forces and crime types checked once per distinct value; the line is found only for a message.
+
+        Returns the rows of each (file number, month, force, no crime type) of the month."""
         known = set(self.forces["police_uk_name"]) | set(NON_TERRITORIAL)
         last = dt.date.today()
         month_text = [r[0] for r in self.con.execute("select month_text from month_dict order by month_i").fetchall()]
         falls = [r[0] for r in self.con.execute("select falls_within from force_dict order by force_i").fetchall()]
-        codes = self.con.execute("select distinct file_no, month_i, force_i, crime_i is null from codes").fetchall()
-        values = sorted(((file_no, None if m is None else month_text[m], None if f is None else falls[f], no_type)
-                         for file_no, m, f, no_type in codes),
-                        key=lambda v: (v[0], v[1] is None, v[1] or "", v[2] is None, v[2] or "", v[3]))
+        codes = self.con.execute("select file_no, month_i, force_i, crime_i is null, count(*) from codes group by all"
+                                 ).fetchall()
+        rows = {(file_no, None if m is None else month_text[m], None if f is None else falls[f], no_type): n
+                for file_no, m, f, no_type, n in codes}
+        values = sorted(rows, key=lambda v: (v[0], v[1] is None, v[1] or "", v[2] is None, v[2] or "", v[3]))
         for file_no, month, force, no_type in values:
             source = self.sources[file_no]
             if not _possible_month(month, last):
@@ -638,9 +677,12 @@ class _Reader:
         # crime type or LSOA name (OWASP's CSV-injection characters).
         for column, table, name, index in (("Crime type", "crime_dict", "crime_type", "crime_i"),
                                            ("LSOA name", "lsoa_dict", "lsoa_name", "lsoa_i")):
+            formula = f"left(d.{name}, 1) in ('=', '+', '-', '@', chr(9), chr(13))"
+            if not self.con.execute(f"select count(*) from {table} d where {formula}").fetchall()[0][0]:
+                continue  # the month's few distinct names are clean: no row needs looking at
             bad = self.con.execute(
                 f"""select d.{name}, min(c.file_no) from {table} d join codes c using ({index})
-                    where left(d.{name}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) group by 1 order by 2, 1 limit 1"""
+                    where {formula} group by 1 order by 2, 1 limit 1"""
             ).fetchone()
             if bad:
                 source = self.sources[bad[1]]
@@ -652,6 +694,7 @@ class _Reader:
             if first != label:
                 first, label = sorted([first, label])
                 raise IngestError(label, f"{force} {month} is also in {first}; give each month once")
+        return rows
 
 
 def _possible_month(month: str | None, last: dt.date) -> bool:
@@ -700,12 +743,14 @@ def ingest(paths: list[Path], data_dir: Path) -> IngestReport:
         con = reader.con
         try:
             summary = reader.run()
-            unmatched = con.execute(f"select * from {reader.spilled(UNMATCHED_TABLE)} order by all").df()
+            classed = reader.spilled(CLASSED_TABLE)
+            summary.forces = con.execute(FORCES_SQL.format(classed)).df()
+            unmatched = con.execute(f"select * from {UNMATCHED_SQL.format(classed)} order by all").df()
 
             def build(staging: Path, current: Path | None) -> dict:
-                counts = _write_table(con, reader.spilled(COUNTS_TABLE), current, staging, COUNTS_TABLE)
+                counts = _write_table(con, COUNTS_SQL.format(classed), current, staging, COUNTS_TABLE)
                 _write_table(con, reader.spilled(HEX_TABLE), current, staging, HEX_TABLE)
-                _write_table(con, reader.spilled(UNMATCHED_TABLE), current, staging, UNMATCHED_TABLE)
+                _write_table(con, UNMATCHED_SQL.format(classed), current, staging, UNMATCHED_TABLE)
                 months = con.execute(f"""select force_code, min(month), max(month), count(distinct month)
                                          from read_parquet({_sql_path(counts)}) group by all order by force_code""").fetchall()
                 return {COUNTS_TABLE: {
@@ -731,7 +776,7 @@ def peak_memory_mb() -> float:
 def _report(sources: list[Source], total: int, summary: _Summary, unmatched: pd.DataFrame,
             repeats: int = 0) -> IngestReport:
     report = IngestReport("police-uk", files=len(sources), rows=total)
-    forces = pd.concat(summary.forces, ignore_index=True)
+    forces = summary.forces
     for force, rows in forces.groupby("force_code", sort=True):
         n, unassigned = int(rows["rows"].sum()), int(rows["unassigned"].sum())
         first, last = rows["month"].min(), rows["month"].max()
