@@ -299,7 +299,9 @@ def test_oversized_requests_and_frames_are_refused(site):
         assert http(base, "POST", "/", b"a=1")[0] == 405
         assert http(base, "GET", "/_stcore/health", headers={"X-Padding": "a" * 4096})[0] == 200  # normal sizes pass
 
-    async def frame(size: int) -> int | None:
+    async def frame(size: int) -> int | str:
+        """The close code the server answered a frame of `size` bytes with ("no close frame": the connection
+        was closed without one; "open": it was not closed)."""
         session = stream_client.Session(site.base)
         await session.connect("")
         assert session.socket is not None
@@ -307,13 +309,17 @@ def test_oversized_requests_and_frames_are_refused(site):
             await session.socket.send(b"\n" + b"x" * size)  # a BackMsg-sized frame of `size` bytes
             await asyncio.wait_for(session.socket.recv(), 60)
         except ConnectionClosed as closed:
-            return closed.rcvd.code if closed.rcvd else None
+            return closed.rcvd.code if closed.rcvd else "no close frame"
         finally:
             await session.close()
-        return None
+        return "open"
 
     assert asyncio.run(frame(2_000_000)) == 1009  # over Streamlit's 1 MB limit for a visitor's message
-    assert asyncio.run(frame(public_server.MAX_SERVER_MESSAGE_MB * 1_000_000 + 1)) == 1009  # uvicorn stops reading
+    # uvicorn stops reading at its limit and closes with 1009; through the proxy, that close frame can be lost
+    # when the connection is torn down with the rest of the frame still in flight (a race seen once in CI under
+    # load): refused either way, never left open.
+    oversized = asyncio.run(frame(public_server.MAX_SERVER_MESSAGE_MB * 1_000_000 + 1))
+    assert oversized in ((1009, "no close frame") if site.name == "proxy" else (1009,)), (site.name, oversized)
     assert serve.healthy(site.base)
 
 
