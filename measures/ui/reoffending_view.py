@@ -124,14 +124,19 @@ def _file(kind: str, offender: str, cohort: dt.date | None, area_code: str | Non
 # Each part is built once per offender type, cohort and selected CSP (or area) and shared by every session
 # (app.figure, which keys on the data version, configuration, force and mode too).
 
-def by_csp(offender: str, cohort: dt.date, selected: str) -> ChartPart:
+def _bars(measure_id: str, kind: str, offender: str, cohort: dt.date, selected: str) -> ChartPart:
+    """A measure's CSPs with their intervals for the cohort (bars_part), `kind` naming the part and its file."""
     def build() -> ChartPart:
-        measure = measure_for(RATE, offender)
-        rows, force_value = _cohort_rows(RATE, offender, cohort)
+        measure = measure_for(measure_id, offender)
+        rows, force_value = _cohort_rows(measure_id, offender, cohort)
         return bars_part(measure, rows, force_value, selected, f"{measure.title} by CSP, {cohort_label(cohort)}",
-                         cohort_label(cohort), _file("by_csp", offender, cohort))
+                         cohort_label(cohort), _file(kind, offender, cohort))
 
-    return app.figure("reoffending_by_csp", (offender, cohort, selected), build)
+    return app.figure(f"reoffending_{kind}", (offender, cohort, selected), build)
+
+
+def by_csp(offender: str, cohort: dt.date, selected: str) -> ChartPart:
+    return _bars(RATE, "by_csp", offender, cohort, selected)
 
 
 def funnel(offender: str, cohort: dt.date, selected: str) -> ChartPart:
@@ -154,13 +159,7 @@ def csp_map(offender: str, cohort: dt.date, selected: str) -> ChartPart:
 
 
 def per_reoffender(offender: str, cohort: dt.date, selected: str) -> ChartPart:
-    def build() -> ChartPart:
-        measure = measure_for(PER_REOFFENDER, offender)
-        rows, force_value = _cohort_rows(PER_REOFFENDER, offender, cohort)
-        return bars_part(measure, rows, force_value, selected, f"{measure.title} by CSP, {cohort_label(cohort)}",
-                         cohort_label(cohort), _file("per_reoffender", offender, cohort))
-
-    return app.figure("reoffending_per_reoffender", (offender, cohort, selected), build)
+    return _bars(PER_REOFFENDER, "per_reoffender", offender, cohort, selected)
 
 
 def trend(offender: str, area: config.Area) -> ChartPart:
