@@ -26,7 +26,7 @@ else:
     months = cover.months.assign(month=lambda f: f["month"].astype("datetime64[ns]"))
     timeline = app.figure("about_coverage_timeline", (), lambda: charts.coverage_timeline(
         months, months["month"].min().date(), months["month"].max().date()))
-    st.plotly_chart(timeline, key="coverage", alt="Chart: months with data in each dataset. Its summary and data follow it.")
+    app.plotly_chart(timeline, "coverage", "Chart: months with data in each dataset. Its summary and data follow it.")
     app.chart_notes(about.coverage_summary(cover),
                     months.assign(month=months["month"].dt.strftime("%Y-%m")), "dataset_coverage.csv", "coverage")
 st.dataframe(cover.datasets, hide_index=True)

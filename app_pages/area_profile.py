@@ -33,13 +33,13 @@ with chart:
     # Built once per data version, area and period (app.figure), like the pack it draws.
     spine = app.figure("spine_chart", (area.code, first, last), lambda: charts.spine_chart(
         pack.table, f"{area.name} against the force, {pack.period}", illustrative=pack.any_illustrative))
-    st.plotly_chart(spine, key="spine_chart", config={"displayModeBar": False}, alt=charts.alt_text(spine, ""))
+    app.plotly_chart(spine, "spine_chart", charts.alt_text(spine, ""), config={"displayModeBar": False})
     st.caption(charts.spine_summary(pack.table, area.name))  # the chart's text alternative, right after it
 with locator:
     located = app.figure("locator_map", (area.code,), lambda: charts.locator_map(
         geo.csp_features(tuple(a.code for a in force.csps)), area.code))
-    st.plotly_chart(located, key="locator_map", config={"displayModeBar": False},
-                    alt=f"Map: where {area.name} is in {force.name}. Its summary follows it.")
+    app.plotly_chart(located, "locator_map", f"Map: where {area.name} is in {force.name}. Its summary follows it.",
+                     config={"displayModeBar": False})
     st.caption(f"{area.name} (blue) among the {len(force.csps)} CSPs of {force.name}.")
 
 st.header("Findings")

@@ -37,7 +37,7 @@ trend = app.figure("measure_trend", (measure_id, area.code), lambda: measure_par
 if trend.figure is None:
     st.info(trend.summary)
 else:
-    st.plotly_chart(trend.figure, key="control_chart", alt=charts.alt_text(trend.figure, trend.summary))
+    app.plotly_chart(trend.figure, "control_chart", charts.alt_text(trend.figure, trend.summary))
     st.caption(trend.summary)
 
 if period is not None:
@@ -47,8 +47,8 @@ if period is not None:
         return charts.interval_bars(csps, f"CSPs in {period:%b %Y}", measure.unit,
                                     force_value.iloc[0] if len(force_value) else None, pipeline.illustrative(csps))
 
-    st.plotly_chart(app.figure("measure_areas", (measure_id,), areas_chart),
-                    key="areas_chart", alt=f"Chart: each CSP's value in {period:%b %Y}. Its summary follows it.")
+    app.plotly_chart(app.figure("measure_areas", (measure_id,), areas_chart), "areas_chart",
+                     f"Chart: each CSP's value in {period:%b %Y}. Its summary follows it.")
     st.caption(f"Each CSP's value in {period:%b %Y} with its 95% interval; the dashed line is the force value.")
 
 st.subheader("Figures")

@@ -51,8 +51,7 @@ period = (tuple(crime_types), period_from, period_to)
 trend = app.figure("recorded_trend", (area.code, measure.id, *period), lambda: recorded_view.trend_part(
     force.code, area, measure.title, crime_types, months, period_from, period_to))
 st.subheader(f"{area.name}: crimes by month")
-st.plotly_chart(trend.figure, key="trend",
-                alt=f"Chart: {measure.title} per month in {area.name}. Its summary and data follow it.")
+app.plotly_chart(trend.figure, "trend", f"Chart: {measure.title} per month in {area.name}. Its summary and data follow it.")
 app.chart_notes(trend.summary, trend.table, trend.file_name, "trend")
 
 map_values, map_notes = app.figure("recorded_csp_period", period, lambda: recorded_view.csp_period(
@@ -62,16 +61,15 @@ csp_map = app.figure("recorded_csp_map", (area.code, *period),
 left, right = st.columns(2)
 with left:
     st.subheader("Rate per 1,000 residents by CSP")
-    st.plotly_chart(csp_map.figure, key="csp_map", on_select="rerun", selection_mode="points",
-                    config={"displayModeBar": False},
-                    alt="Map: rate per 1,000 residents by CSP. Its summary and data follow it.")
+    app.plotly_chart(csp_map.figure, "csp_map", "Map: rate per 1,000 residents by CSP. Its summary and data follow it.",
+                     on_select="rerun", selection_mode="points", config={"displayModeBar": False})
     app.chart_notes(csp_map.summary, csp_map.table, csp_map.file_name, "csp_map")
 with right:
     st.subheader(f"Where crimes were recorded in {area.name}")
     hex_map = app.figure("recorded_hex_map", (area.code, *period), lambda: recorded_view.hex_part(
         force, area, crime_types, period_from, period_to))
-    st.plotly_chart(hex_map.figure, key="hex_map", config={"displayModeBar": False},
-                    alt=f"Map: where crimes were recorded in {area.name}. Its summary and data follow it.")
+    app.plotly_chart(hex_map.figure, "hex_map", f"Map: where crimes were recorded in {area.name}. Its summary and "
+                     "data follow it.", config={"displayModeBar": False})
     app.chart_notes(hex_map.summary, hex_map.table, hex_map.file_name, "hex_map")
 
 st.subheader("Figures")

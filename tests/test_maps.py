@@ -117,6 +117,17 @@ def test_the_selected_csp_is_outlined_thick_and_dark_and_labelled(csp_values):
     assert charts.csp_map(csp_values, "value", "{area_name}").to_dict()["layout"].get("annotations") in (None, [])
 
 
+def test_a_shared_map_with_its_selection_drawn_over_it_is_the_selected_map(csp_values):
+    """The national map is built once for every area and each area's outline drawn over it (issue 16):
+    what is sent must be the very map csp_map draws with that area selected."""
+    base = charts.csp_map_base(csp_values, "value", "{area_name}", unit="residents")
+    for selected in (EXETER, None, "E99999999"):
+        drawn = charts.overlaid(base.figure.to_dict(), charts.map_selection(base, selected))
+        whole = charts.csp_map(csp_values, "value", "{area_name}", selected=selected, unit="residents").to_dict()
+        assert json.dumps(drawn, sort_keys=True, default=str) == json.dumps(whole, sort_keys=True, default=str)
+    assert "annotations" not in base.figure.to_dict()["layout"]  # the shared figure itself is left as it was
+
+
 def test_maps_send_simplified_shapes():
     full = geo.csp_features(tuple(a.code for a in FORCE.csps))
     drawn = geo.csp_features(tuple(a.code for a in FORCE.csps), geo.FORCE_TOLERANCE)

@@ -18,6 +18,7 @@ never tells an outsider more than the rows themselves, and the disclosure audit 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,8 +76,13 @@ def illustrative(*frames: pd.DataFrame) -> bool:
     rows as loaded (the ingest's --illustrative), never from the registry, so rows loaded as real
     are shown as real, and a mix is labelled illustrative (it partly is).
     """
-    return any(bool(frame[ILLUSTRATIVE].fillna(False).astype(bool).any())
-               for frame in frames if ILLUSTRATIVE in frame)
+    return any(_any_flag(frame[ILLUSTRATIVE]) for frame in frames if ILLUSTRATIVE in frame)
+
+
+def _any_flag(flags: pd.Series) -> bool:
+    if flags.dtype == bool:  # the usual case, read as an array (a fillna copy per card cost more than the rest)
+        return bool(flags.to_numpy().any())
+    return bool(flags.fillna(False).astype(bool).any())
 
 
 def _areas_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -196,11 +202,18 @@ def frequency_alias(measure: registry.Measure | str) -> str:
 def calendar(starts: pd.Series | pd.Index, step: str) -> pd.DatetimeIndex:
     """Every period from the first start to the last at the step (a frequency or its alias), so a missing
     period is a gap; rolling years as published (their editions overlap and are not evenly spaced)."""
-    when = pd.DatetimeIndex(pd.to_datetime(pd.Series(starts)).dropna().unique()).sort_values()
+    when = starts if isinstance(starts, pd.DatetimeIndex) else pd.DatetimeIndex(pd.to_datetime(starts))
+    when = when.dropna().unique().sort_values()
     alias = frequency_alias(step)
     if alias == ROLLING_YEAR or when.empty:
         return when
-    return pd.date_range(when.min(), when.max(), freq=alias)
+    return _periods(when[0], when[-1], alias)
+
+
+@functools.lru_cache(maxsize=4096)
+def _periods(first: pd.Timestamp, last: pd.Timestamp, alias: str) -> pd.DatetimeIndex:
+    # Kept: every card's trend and every signal run asks for the same few ranges (an index is immutable).
+    return pd.date_range(first, last, freq=alias)
 
 
 # --- control chart --------------------------------------------------------------------------

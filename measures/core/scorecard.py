@@ -152,7 +152,8 @@ def trend(card: Card) -> pd.Series:
     series = card.series
     if series.empty:
         return pd.Series(dtype="float64")
-    values = series.set_index("period_start")["value"].astype("float64")
+    values = pd.Series(series["value"].to_numpy(dtype="float64", na_value=np.nan),
+                       index=pd.DatetimeIndex(series["period_start"]), name="value")
     values = values.reindex(pipeline.calendar(values.index, pipeline.series_frequency(card.measure, series)))
     return values.iloc[-TREND_PERIODS.get(card.measure.frequency, 36):]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -234,14 +235,49 @@ def _label(point: tuple[float, float], text: str, top: float, bottom: float) -> 
                 bordercolor=SELECTED_LINE, borderwidth=1, font=dict(color=MAP_TEXT, size=12))
 
 
-def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: str | None = None,
-            height: int = 420, tolerance: float = geo.FORCE_TOLERANCE, unit: str = "") -> go.Figure:
-    """Choropleth of CSPs: `values` has area_code, area_name and the tooltip's {columns}; `unit` titles
-    the colour bar. `tolerance` simplifies the boundaries (degrees; geo.NATIONAL_TOLERANCE for every CSP).
+@dataclass(frozen=True)
+class Overlay:
+    """Traces and annotations drawn over a shared figure: a map's selected area. The figure is built (and
+    serialised, ui.app.plotly_chart) once for every area; the overlay, a few small traces, per area."""
 
-    One trace per CSP, so hovering anywhere in one names it (a fill's hover text is its trace's);
-    an invisible marker in each carries its code, so a click selects it, and the colour bar.
-    """
+    traces: tuple[dict, ...] = ()
+    annotations: tuple[dict, ...] = ()
+
+
+def overlaid(spec: dict, overlay: Overlay | None) -> dict:
+    """A figure's dict (Figure.to_dict()) with the overlay's traces drawn last and its annotations added; `spec`
+    itself is left as it was (it is shared)."""
+    if overlay is None or not (overlay.traces or overlay.annotations):
+        return spec
+    layout = dict(spec.get("layout", {}))
+    if overlay.annotations:
+        layout["annotations"] = [*layout.get("annotations", ()), *overlay.annotations]
+    return {**spec, "data": [*spec.get("data", ()), *overlay.traces], "layout": layout}
+
+
+def with_overlay(fig: go.Figure, overlay: Overlay | None) -> go.Figure:
+    """The figure and its overlay as one new Figure, for a caller that wants the whole chart as drawn."""
+    return go.Figure(overlaid(fig.to_dict(), overlay))
+
+
+@dataclass(frozen=True)
+class MapBase:
+    """A CSP map with no area selected, and what drawing a selection over it needs."""
+
+    figure: go.Figure
+    tolerance: float
+    features: dict[str, dict] = field(repr=False)  # CSP code -> its (simplified) boundary feature
+    names: dict[str, str] = field(repr=False)  # CSP code -> name
+    facts: dict[str, tuple[float, float, float]] = field(repr=False)  # geo.shape_facts: label point and size
+    top: float = 0.0
+    bottom: float = 0.0
+
+
+def _csp_map_traces(values: pd.DataFrame, value_col: str, tooltip_html: str,
+                    tolerance: float) -> tuple[list[dict], dict[str, dict], dict[str, tuple[float, float, float]],
+                                               tuple[float, float, float, float]]:
+    """The map's traces (a filled outline per CSP, then the markers carrying codes and the colour bar), its
+    features and facts by code, and its bounds."""
     features = geo.csp_features(tuple(values["area_code"]), tolerance)
     by_code = {str(row["area_code"]): row for row in values.to_dict("records")}
     colours = dict(zip(values["area_code"], _colour(values[value_col]), strict=True))
@@ -251,7 +287,6 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
     traces: list[dict] = []
     marks: dict[str, list] = {"x": [], "y": [], "text": [], "code": [], "value": []}
     no_value_named = False
-    selected_feature = None
     for feature in features:
         code = feature["properties"]["csp_code"]
         row = by_code[code]
@@ -273,24 +308,65 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
         x, y, _ = facts[code]
         for key, item in (("x", x), ("y", y), ("text", text), ("code", [code]), ("value", row[value_col])):
             marks[key].append(item)
-        if code == selected:
-            selected_feature = feature
-    low, high, capped = colour_range(values[value_col])
+    low, high, _capped = colour_range(values[value_col])
     if values[value_col].notna().any():
         traces.append(dict(type="scatter", name="colour scale", x=marks["x"], y=marks["y"], mode="markers",
                            hoverinfo="text", hovertext=marks["text"], customdata=marks["code"], showlegend=False,
                            marker=dict(size=14, opacity=0, color=[None if pd.isna(v) else v for v in marks["value"]],
                                        colorscale=MAP_SCALE, cmin=low, cmax=high, showscale=True)))
-    if selected_feature is not None:  # a white halo under a black line: clear on the darkest and lightest fills
-        xs, ys = _outline(selected_feature, tolerance)
-        for colour, width in (("#FFFFFF", 5), (SELECTED_LINE, 2.5)):
-            traces.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                               name="selected", line=dict(color=colour, width=width)))
-    min_x, min_y, max_x, max_y = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
-    labels = [] if selected_feature is None else [
-        _label(facts[str(selected)][:2], by_code[str(selected)]["area_name"], max_y, min_y)]
-    title = f"{unit} (top colour: {high:,.0f} or more)" if capped else unit
-    return _map_figure(traces, (min_y + max_y) / 2, height, title, labels)
+    bounds = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
+    return traces, {f["properties"]["csp_code"]: f for f in features}, facts, bounds
+
+
+def _unit_title(values: pd.Series, unit: str) -> str:
+    _low, high, capped = colour_range(values)
+    return f"{unit} (top colour: {high:,.0f} or more)" if capped else unit
+
+
+def csp_map_base(values: pd.DataFrame, value_col: str, tooltip_html: str, height: int = 420,
+                 tolerance: float = geo.FORCE_TOLERANCE, unit: str = "") -> MapBase:
+    """csp_map with no area selected, kept with what map_selection needs to outline one over it."""
+    traces, features, facts, (_min_x, min_y, _max_x, max_y) = _csp_map_traces(values, value_col, tooltip_html,
+                                                                              tolerance)
+    figure = _map_figure(traces, (min_y + max_y) / 2, height, _unit_title(values[value_col], unit))
+    names = {str(code): str(name) for code, name in zip(values["area_code"], values["area_name"], strict=True)}
+    return MapBase(figure, tolerance, features, names, facts, max_y, min_y)
+
+
+def map_selection(base: MapBase, selected: str | None) -> Overlay:
+    """The selected CSP outlined (a white halo under a black line: clear on the darkest and lightest fills) and
+    named in a box; nothing for an area not on the map."""
+    if selected is None or selected not in base.features:
+        return Overlay()
+    return Overlay(*_selection(base.features[selected], base.tolerance, base.facts[selected][:2],
+                               base.names[selected], base.top, base.bottom))
+
+
+def _selection(feature: dict, tolerance: float, point: tuple[float, float], name: str, top: float,
+               bottom: float) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    xs, ys = _outline(feature, tolerance)
+    traces = tuple(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, name="selected",
+                        line=dict(color=colour, width=width)) for colour, width in (("#FFFFFF", 5), (SELECTED_LINE, 2.5)))
+    return traces, (_label(point, name, top, bottom),)
+
+
+def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: str | None = None,
+            height: int = 420, tolerance: float = geo.FORCE_TOLERANCE, unit: str = "") -> go.Figure:
+    """Choropleth of CSPs: `values` has area_code, area_name and the tooltip's {columns}; `unit` titles
+    the colour bar. `tolerance` simplifies the boundaries (degrees; geo.NATIONAL_TOLERANCE for every CSP).
+
+    One trace per CSP, so hovering anywhere in one names it (a fill's hover text is its trace's);
+    an invisible marker in each carries its code, so a click selects it, and the colour bar. The selected
+    CSP is drawn over them as map_selection draws it over a shared csp_map_base.
+    """
+    traces, features, facts, (_min_x, min_y, _max_x, max_y) = _csp_map_traces(values, value_col, tooltip_html,
+                                                                              tolerance)
+    labels: tuple[dict, ...] = ()
+    if selected is not None and selected in features:
+        name = str(values.loc[values["area_code"] == selected, "area_name"].iloc[0])
+        outline, labels = _selection(features[selected], tolerance, facts[selected][:2], name, max_y, min_y)
+        traces += outline
+    return _map_figure(traces, (min_y + max_y) / 2, height, _unit_title(values[value_col], unit), list(labels))
 
 
 def hex_map(hexes: pd.DataFrame, area_features: list[dict], height: int = 420, classes: int = 6) -> go.Figure:

@@ -34,6 +34,7 @@ class ChartPart:
     table: pd.DataFrame
     file_name: str
     illustrative: bool = False  # whether any row it shows is illustrative (pipeline.illustrative of those rows)
+    overlay: charts.Overlay | None = None  # drawn over a figure shared by every area (the selected CSP)
 
 
 def value_text(value: float, suppressed: bool, unit: str, digits: int = 2) -> str:

@@ -8,7 +8,10 @@ measures.core.peer_comparison (the pipeline's window values); nothing here compu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 import pandas as pd
@@ -197,8 +200,18 @@ def _map_rows(values: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
-                 selected: str | None = None) -> ChartPart:
+@dataclass(frozen=True)
+class NationalMap:
+    """The national map of a measure and period with no area outlined, shared by every area's page: its part
+    (figure, summary, table) and the CSPs with a value, highest first, for an area's rank."""
+
+    part: ChartPart
+    base: charts.MapBase | None = None
+    ranked: tuple[str, ...] = ()  # CSP codes with a value, highest first
+    names: dict[str, str] = dataclass_field(default_factory=dict)
+
+
+def national_base(values: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date) -> NationalMap:
     """Every CSP of England and Wales coloured by its value (hatched: no value); no map tiles are fetched."""
     rows = _map_rows(values)
     rows["value_text"] = [
@@ -218,7 +231,8 @@ def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date
         "value": f"Value ({measure.unit})", "lower_95": "95% interval, lower", "upper_95": "95% interval, upper",
         "value_text": "In words"}).round(3)
     if valued.empty:
-        return ChartPart(None, f"No CSP has data for {measure.title.lower()} in {period}.", table, file_name)
+        return NationalMap(ChartPart(None, f"No CSP has data for {measure.title.lower()} in {period}.", table,
+                                     file_name))
     forces = values["force_code"].nunique() if "force_code" in values else 0
     top, bottom = valued.iloc[0], valued.iloc[-1]
     summary = (f"{measure.title}, {period}: {len(valued)} of {len(rows)} CSPs of England and Wales have data "
@@ -229,10 +243,25 @@ def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date
     if rows["partial"].any():
         summary += (f" {int(rows['partial'].sum())} CSPs whose force has fewer of the period's months are hatched too, "
                     "since a count over fewer months is not comparable.")
-    if selected is not None and selected in set(valued["area_code"]):
-        rank = int(np.flatnonzero(valued["area_code"].to_numpy() == selected)[0]) + 1
-        name = valued.loc[valued["area_code"] == selected, "area_name"].iloc[0]
-        summary += f" {name} (outlined) is {peer_comparison.ordinal(rank)} highest of {len(valued)}."
-    figure = charts.csp_map(rows, "value", MAP_TOOLTIP, selected=selected, height=520, tolerance=geo.NATIONAL_TOLERANCE,
-                            unit=measure.unit)
-    return ChartPart(figure, summary, table, file_name)
+    base = charts.csp_map_base(rows, "value", MAP_TOOLTIP, height=520, tolerance=geo.NATIONAL_TOLERANCE,
+                               unit=measure.unit)
+    return NationalMap(ChartPart(base.figure, summary, table, file_name), base, tuple(valued["area_code"]),
+                       dict(zip(valued["area_code"], valued["area_name"], strict=True)))
+
+
+def national_selection(national: NationalMap, selected: str | None) -> ChartPart:
+    """The shared national map with `selected` outlined over it (charts.Overlay) and its rank in the summary."""
+    if national.base is None or selected is None:
+        return national.part
+    summary = national.part.summary
+    if selected in national.names:
+        rank = national.ranked.index(selected) + 1
+        summary += (f" {national.names[selected]} (outlined) is {peer_comparison.ordinal(rank)} highest of "
+                    f"{len(national.ranked)}.")
+    return dataclasses.replace(national.part, summary=summary, overlay=charts.map_selection(national.base, selected))
+
+
+def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,
+                 selected: str | None = None) -> ChartPart:
+    """national_base with `selected` (a CSP code) outlined: the map, its sentence and its table."""
+    return national_selection(national_base(values, measure, first, last), selected)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from measures.core import export, pipeline, profile, registry, scorecard
@@ -412,12 +413,36 @@ def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, ill
                        mime="text/csv", key=f"download_{key}", icon=":material/download:")
 
 
+class _Serialised(go.Figure):
+    """A figure already turned into Plotly's dict. st.plotly_chart asks a Figure for to_dict(), a deep copy and a
+    base64 pass over every array: for a cached chart that was most of a rerun's CPU (the national map's 2 MB on
+    every area change). This stands in for the cached figure and answers with the dict made once."""
+
+    def __init__(self, spec: dict) -> None:  # no Figure.__init__: nothing to validate or copy
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+
+def plotly_chart(figure: go.Figure, key: str, alt: str, overlay: charts.Overlay | None = None,
+                 **plot_args: Any) -> Any:
+    """st.plotly_chart of a figure callers only read (app.figure's), with `overlay` drawn over it: the figure's
+    dict is made on its first drawing and kept on it for every later rerun and session, so an area's page
+    serialises only its overlay. Returns what st.plotly_chart returns (the selection)."""
+    spec = figure.__dict__.get("_serialised_spec")
+    if spec is None:
+        spec = figure.to_dict()
+        object.__setattr__(figure, "_serialised_spec", spec)
+    return st.plotly_chart(_Serialised(charts.overlaid(spec, overlay)), key=key, alt=alt, **plot_args)
+
+
 def draw_part(part: ChartPart, key: str, **plot_args: Any) -> None:
     """A chart, then its one-sentence summary and its data as CSV (or, with nothing to draw, the reason)."""
     if part.figure is None:
         st.info(part.summary)
         return
-    st.plotly_chart(part.figure, key=key, alt=charts.alt_text(part.figure, part.summary), **plot_args)
+    plotly_chart(part.figure, key, charts.alt_text(part.figure, part.summary), part.overlay, **plot_args)
     chart_notes(part.summary, part.table, part.file_name, key, illustrative=part.illustrative)
 
 

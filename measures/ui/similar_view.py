@@ -70,6 +70,13 @@ def pool(measure: registry.Measure, first: dt.date, last: dt.date) -> peer_compa
         force_values(measure, first, last), measure, app.public_mode()))
 
 
+def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date,
+                 last: dt.date) -> peer_charts.NationalMap:
+    """peer_charts.national_base of the window's CSP values, built once per data version, measure and window."""
+    return app.figure("peer_national_map", (measure.id, first, last), lambda: peer_charts.national_base(
+        values[values["area_type"] == "csp"], measure, first, last))
+
+
 def group(measure: registry.Measure, area_code: str, first: dt.date, last: dt.date) -> pd.DataFrame:
     """group_values from the cached window values (KeyError for an area with no similar areas)."""
     found = neighbours(area_code)
@@ -124,8 +131,7 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
     whole = pool(measure, first, last).national
     if area.area_type != "csp":
         st.info(FORCE_NOTE)
-        _draw(app.figure("peer_national_map", (measure.id, None, first, last), lambda: peer_charts.national_map(
-            values[values["area_type"] == "csp"], measure, first, last)), "peer_national_map")
+        _draw(national_map(values, measure, first, last).part, "peer_national_map")
         st.caption(whole.note)
         return
     try:
@@ -144,9 +150,9 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
         _draw(app.figure("peer_funnel", (measure.id, area.code, first, last),
                          lambda: peer_charts.funnel_chart(rows, measure, first, last)), "peer_funnel")
     st.dataframe(peer_charts.human_table(rows, measure), hide_index=True, key="peer_table")
-    # Figures are built once per data version and shared (a chart only reads them: issue 16's page CPU).
-    _draw(app.figure("peer_national_map", (measure.id, area.code, first, last), lambda: peer_charts.national_map(
-        values[values["area_type"] == "csp"], measure, first, last, selected=area.code)), "peer_national_map")
+    # Figures are built once per data version and shared (a chart only reads them: issue 16's page CPU); the
+    # national map once for every area, each area's outline drawn over it.
+    _draw(peer_charts.national_selection(national_map(values, measure, first, last), area.code), "peer_national_map")
 
 
 def _draw(part: peer_charts.ChartPart, key: str) -> None:
@@ -154,7 +160,8 @@ def _draw(part: peer_charts.ChartPart, key: str) -> None:
     if part.figure is None:
         st.info(part.summary)
         return
-    st.plotly_chart(part.figure, key=key, config={"displayModeBar": False}, alt=charts.alt_text(part.figure, part.summary))
+    app.plotly_chart(part.figure, key, charts.alt_text(part.figure, part.summary), part.overlay,
+                     config={"displayModeBar": False})
     app.chart_notes(part.summary, part.table, part.file_name, key)
 
 
