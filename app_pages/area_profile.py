@@ -53,20 +53,26 @@ if pack.not_assessed["no data"]:
     st.caption("No data in this period, so no finding: " + ", ".join(pack.not_assessed["no data"]) + ".")
 
 st.header("Every measure")
-rows_by_id = {row.measure.id: row for row in pack.rows}
-table = pd.DataFrame({
-    "Measure": pack.table["title"] + pack.table["illustrative"].map({True: " (illustrative)", False: ""}),
-    area.name: pack.table["value_text"],
-    "95% interval": pack.table["interval_text"],
-    "Unit": [r.value_unit if r.status == "ok" else "" for r in pack.rows],
-    "Force": pack.table["force_text"],
-    "CSP range": pack.table["range_text"],
-    "Against the force": pack.table["comparison_text"],
-    "Signal": pack.table["signal_text"],
-    "Target and assurance": pack.table["assurance_text"],
-    "Trend": [[None if pd.isna(v) else float(v) for v in rows_by_id[m].sparkline.get("value", [])]
-              for m in pack.table["measure_id"]],
-})
+
+
+def profile_table() -> pd.DataFrame:
+    rows_by_id = {row.measure.id: row for row in pack.rows}
+    return pd.DataFrame({
+        "Measure": pack.table["title"] + pack.table["illustrative"].map({True: " (illustrative)", False: ""}),
+        area.name: pack.table["value_text"],
+        "95% interval": pack.table["interval_text"],
+        "Unit": [r.value_unit if r.status == "ok" else "" for r in pack.rows],
+        "Force": pack.table["force_text"],
+        "CSP range": pack.table["range_text"],
+        "Against the force": pack.table["comparison_text"],
+        "Signal": pack.table["signal_text"],
+        "Target and assurance": pack.table["assurance_text"],
+        "Trend": [[None if pd.isna(v) else float(v) for v in rows_by_id[m].sparkline.get("value", [])]
+                  for m in pack.table["measure_id"]],
+    })
+
+
+table = app.figure("profile_table", (area.code, first, last), profile_table)  # like the pack it shows
 st.dataframe(table, hide_index=True, key="profile_table", column_config={
     "Trend": st.column_config.LineChartColumn("Trend (up to the period's end)", width="medium")})
 # The CSV keeps each measure's own illustrative flag (the police.uk measures are official data).

@@ -1,12 +1,15 @@
-"""The charts made unvalidated (go.Figure(..., _validate=False): the maps, the spine chart, the locator map)
+"""The charts made unvalidated (go.Figure(..., _validate=False): the maps, the spine chart, the locator map, the funnel plot)
 are charts Plotly accepts: validating each figure raises nothing and changes nothing, so a typo in a
 property cannot reach the browser. Real boundaries throughout (the embedded reference data)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from measures.data import config
@@ -19,7 +22,7 @@ NAN = float("nan")  # one object: a list holding it equals itself (list equality
 
 def assert_valid(fig: go.Figure) -> None:
     """Plotly's validation of the figure's JSON raises nothing (an unknown property or a bad value would)
-    and leaves it as it was (no value the unvalidated figure holds needed coercing).
+    and leaves it as it was (no value the unvalidated figure holds needed coercing): the same JSON either way.
 
     One known exception: a CSP map's click markers are coloured by value, None for a CSP without one.
     Plotly.js draws no colour for it (the markers are invisible anyway); Plotly.py's validator refuses
@@ -30,7 +33,9 @@ def assert_valid(fig: go.Figure) -> None:
         colours = trace.get("marker", {}).get("color")
         if trace.get("name") == "colour scale" and isinstance(colours, list):
             trace["marker"]["color"] = [NAN if c is None else c for c in colours]
-    assert go.Figure(**spec).to_dict() == spec
+    # Compared as the JSON the browser is sent (a figure's dict may hold NumPy arrays, which == cannot compare).
+    validated, sent = (json.loads(pio.to_json(f, validate=False), parse_constant=str) for f in (go.Figure(**spec), spec))
+    assert validated == sent
 
 
 def spine_table() -> pd.DataFrame:
@@ -91,3 +96,23 @@ def test_spine_chart_is_valid():
 @pytest.mark.parametrize("area_code", [FORCE.code, CODES[0]])
 def test_locator_map_is_valid(area_code):
     assert_valid(charts.locator_map(geo.csp_features(CODES), area_code))
+
+
+@pytest.mark.parametrize("method", ["rate_per_1000", "proportion"])
+def test_funnel_plot_is_valid(method):
+    """Points of every position (within, beyond the 95% and the 99.8% limits on both sides), one selected."""
+    from measures.core import comparison
+
+    denominators = np.array([2_000.0, 5_000.0, 20_000.0, 60_000.0, 150_000.0, 400_000.0])
+    centre = 30.0 if method == "rate_per_1000" else 0.3
+    factors = np.array([1.0, 2.5, 0.2, 1.05, 1.3, 0.85])
+    values = centre * factors
+    numerators = values * denominators / (1000.0 if method == "rate_per_1000" else 1.0)
+    areas = pd.DataFrame({"area_code": list(CODES[:6]), "area_name": [f"Area {i}" for i in range(6)],
+                          "numerator": numerators.round(), "denominator": denominators, "value": values})
+    points = comparison.funnel_points(areas, centre, method, "higher_is_better")
+    assert {-2, 2} <= set(points["position"])  # beyond the 99.8% limits both ways: named, triangles
+    curves = comparison.funnel_curves(centre, method, denominators.min(), denominators.max())
+    for selected, illustrative in ((None, False), (CODES[1], True)):
+        assert_valid(charts.funnel_plot(points, curves, centre, "Funnel", "residents", "per 1,000", selected=selected,
+                                        illustrative=illustrative))

@@ -15,6 +15,7 @@ from measures.data import config, db
 from measures.paths import DEFAULT_DATA_DIR
 from measures.render import briefing, peer_charts
 from tests.conftest import open_app_page
+from tests.test_chart_build import assert_valid
 from tests.test_maps import map_areas, map_specs, selected_label
 
 EXETER = "E22000049"
@@ -168,6 +169,10 @@ def test_ranked_chart_and_funnel_describe_the_group(con):
     assert {"Area", "Compared as", "Similarity rank (1 = most similar)", "95% interval, lower"} <= set(ranked.table)
     funnel = peer_charts.funnel_chart(group, MEASURE, first, last)
     assert funnel.summary  # a figure, or the reason there is none
+    # Both are made unvalidated (issue 16's page CPU): Plotly accepts them as they are.
+    assert_valid(ranked.figure)
+    if funnel.figure is not None:
+        assert_valid(funnel.figure)
 
 
 def profile_charts(at) -> list[str]:

@@ -95,8 +95,10 @@ def card(measure: registry.Measure, frame: pd.DataFrame, area_code: str, as_of: 
     rows = area_rows if area_rows is not None else frame.iloc[:0][[c for c in CARD_COLUMNS if c in frame]]
     rolling = measure.frequency == ROLLING_YEAR
     if as_of is not None and len(rows):
-        when = rows["as_of_month"] if rolling else rows["period_start"]
-        rows = rows[(when <= pd.Timestamp(as_of)).to_numpy()]
+        when = (rows["as_of_month"] if rolling else rows["period_start"]).to_numpy()
+        kept = when <= np.datetime64(pd.Timestamp(as_of))
+        if not kept.all():  # most cards are as of their latest period: no copy of the rows then
+            rows = rows[kept]
     if rows.empty:
         return Card(measure, rows, None, None, None, "none", "none", None, False)
     position = {start: index for index, start in enumerate(rows["period_start"])}

@@ -627,13 +627,16 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
     centre line in the legend (with its value).
     """
     traces = []
-    x = curves["denominator"]
+    # Arrays, not Series: the figure is made unvalidated (its validation was a quarter of a funnel's cost;
+    # tests/test_chart_build.py checks that Plotly accepts it as it is).
+    x = curves["denominator"].to_numpy(dtype="float64")
     for suffix, name, dash in (("998", "99.8% limits", "dot"), ("95", "95% limits", "dash")):
         for side in ("upper", "lower"):
-            traces.append(dict(type="scatter", x=x, y=curves[f"{side}_{suffix}"], mode="lines", name=name,
+            traces.append(dict(type="scatter", x=x, y=curves[f"{side}_{suffix}"].to_numpy(dtype="float64"),
+                               mode="lines", name=name,
                                legendgroup=suffix, showlegend=side == "upper",
                                line=dict(color="#555555", dash=dash, width=1), hoverinfo="skip"))
-    traces.append(dict(type="scatter", x=[x.iloc[0], x.iloc[-1]], y=[force_value, force_value], mode="lines",
+    traces.append(dict(type="scatter", x=[float(x[0]), float(x[-1])], y=[force_value, force_value], mode="lines",
                        name=f"{centre_name} ({force_value:.2f})", line=dict(color=OKABE_ITO[7], width=1.5),
                        hoverinfo="skip"))
     is_selected = (points["area_code"] == selected).to_numpy()
@@ -651,7 +654,8 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
     text = [(f"<b>{name}</b>" if chosen else name) if shown else ""
             for name, chosen, shown in zip(points["area_name"], is_selected, labelled, strict=True)]
     traces.append(dict(
-        type="scatter", x=points["denominator"], y=points["value"], mode="markers+text", name="CSP", text=text,
+        type="scatter", x=points["denominator"].to_numpy(dtype="float64"), y=points["value"].to_numpy(dtype="float64"),
+        mode="markers+text", name="CSP", text=text,
         textposition=positions, textfont=dict(size=11, color="#1F1F1F"), cliponaxis=False,
         marker=dict(symbol=[FUNNEL_SYMBOLS[int(p)] for p in points["position"]],
                     color=[SIGNAL_COLOURS[s] for s in points["signal"]],
@@ -664,7 +668,7 @@ def funnel_plot(points: pd.DataFrame, curves: pd.DataFrame, force_value: float, 
     _merge(layout["xaxis"], dict(title=dict(text=x_title), type="log"))
     # Room for the legend below the axis title.
     _merge(layout, dict(clickmode="event+select", height=layout["height"] + 80, legend=dict(LEGEND_BELOW, y=-0.25)))
-    return go.Figure(data=traces, layout=layout)
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def csp_interval_bars(frame: pd.DataFrame, title: str, y_title: str, reference: float | None = None,

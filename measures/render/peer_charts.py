@@ -104,9 +104,10 @@ def ranked_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
     is_area = (valued["role"] == "area").to_numpy()
     labels = [f"<b>{name}</b>" if chosen else name for name, chosen in zip(valued["area_name"], is_area, strict=True)]
     traces = [dict(
-        type="scatter", x=valued["value"], y=labels, mode="markers", name="CSP",
-        error_x=dict(type="data", symmetric=False, array=(valued["upper_95"] - valued["value"]).to_numpy(),
-                     arrayminus=(valued["value"] - valued["lower_95"]).to_numpy(), color="#555555", thickness=1.2),
+        type="scatter", x=valued["value"].to_numpy(dtype="float64"), y=labels, mode="markers", name="CSP",
+        error_x=dict(type="data", symmetric=False, array=(valued["upper_95"] - valued["value"]).to_numpy(dtype="float64"),
+                     arrayminus=(valued["value"] - valued["lower_95"]).to_numpy(dtype="float64"), color="#555555",
+                     thickness=1.2),
         marker=dict(color=[AREA_COLOUR if a else SIMILAR_COLOUR for a in is_area],
                     size=[14 if a else 9 for a in is_area],
                     symbol=["diamond" if a else "circle" for a in is_area], line=dict(color="#000000", width=1)),
@@ -135,7 +136,8 @@ def ranked_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date,
     layout["xaxis"]["title"]["text"] = measure.unit
     layout.update(height=layout["height"] - 260 + 26 * len(valued), showlegend=False,
                   margin=dict(l=10, r=10, t=layout["margin"]["t"], b=40))  # the top margin fits the wrapped title
-    return ChartPart(go.Figure(data=traces, layout=layout), summary, table, file_name)
+    # Unvalidated, as charts' figures (tests/test_chart_build.py checks that Plotly accepts it as it is).
+    return ChartPart(go.Figure(data=traces, layout=layout, _validate=False), summary, table, file_name)
 
 
 def funnel_chart(group: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date) -> ChartPart:

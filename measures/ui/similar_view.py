@@ -78,9 +78,10 @@ def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date
 
 
 def group(measure: registry.Measure, area_code: str, first: dt.date, last: dt.date) -> pd.DataFrame:
-    """group_values from the cached window values (KeyError for an area with no similar areas)."""
-    found = neighbours(area_code)
-    return peer_comparison.group_of(pool(measure, first, last), area_code, found)
+    """group_values from the cached window values (KeyError for an area with no similar areas), kept per
+    data version, measure, area and window (shared: read, never changed)."""
+    return app.figure("peer_group", (measure.id, area_code, first, last),
+                      lambda: peer_comparison.group_of(pool(measure, first, last), area_code, neighbours(area_code)))
 
 
 def measure_picker(default: str | None = None) -> registry.Measure | None:
@@ -149,7 +150,8 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
     with right:
         _draw(app.figure("peer_funnel", (measure.id, area.code, first, last),
                          lambda: peer_charts.funnel_chart(rows, measure, first, last)), "peer_funnel")
-    st.dataframe(peer_charts.human_table(rows, measure), hide_index=True, key="peer_table")
+    st.dataframe(app.figure("peer_table", (measure.id, area.code, first, last),
+                            lambda: peer_charts.human_table(rows, measure)), hide_index=True, key="peer_table")
     # Figures are built once per data version and shared (a chart only reads them: issue 16's page CPU); the
     # national map once for every area, each area's outline drawn over it.
     _draw(peer_charts.national_selection(national_map(values, measure, first, last), area.code), "peer_national_map")
