@@ -122,7 +122,7 @@ def test_a_shared_map_with_its_selection_drawn_over_it_is_the_selected_map(csp_v
     what is sent must be the very map csp_map draws with that area selected."""
     base = charts.csp_map_base(csp_values, "value", "{area_name}", unit="residents")
     for selected in (EXETER, None, "E99999999"):
-        drawn = charts.overlaid(base.figure.to_dict(), charts.map_selection(base, selected))
+        drawn = charts.overlaid(base.figure.to_dict(), charts.map_selection(base.geometry, selected))
         whole = charts.csp_map(csp_values, "value", "{area_name}", selected=selected, unit="residents").to_dict()
         assert json.dumps(drawn, sort_keys=True, default=str) == json.dumps(whole, sort_keys=True, default=str)
     assert "annotations" not in base.figure.to_dict()["layout"]  # the shared figure itself is left as it was

@@ -255,29 +255,31 @@ def overlaid(spec: dict, overlay: Overlay | None) -> dict:
     return {**spec, "data": [*spec.get("data", ()), *overlay.traces], "layout": layout}
 
 
-def with_overlay(fig: go.Figure, overlay: Overlay | None) -> go.Figure:
-    """The figure and its overlay as one new Figure, for a caller that wants the whole chart as drawn."""
-    return go.Figure(overlaid(fig.to_dict(), overlay))
+@dataclass(frozen=True)
+class MapGeometry:
+    """What drawing a selection over a CSP map needs: each CSP's (simplified) boundary, name and label point,
+    and the map's top and bottom."""
+
+    tolerance: float
+    features: dict[str, dict] = field(repr=False)  # CSP code -> its boundary feature
+    names: dict[str, str] = field(repr=False)  # CSP code -> name
+    facts: dict[str, tuple[float, float, float]] = field(repr=False)  # geo.shape_facts: label point and size
+    top: float
+    bottom: float
 
 
 @dataclass(frozen=True)
 class MapBase:
-    """A CSP map with no area selected, and what drawing a selection over it needs."""
+    """A CSP map with no area selected (csp_map_base), and its geometry for map_selection."""
 
     figure: go.Figure
-    tolerance: float
-    features: dict[str, dict] = field(repr=False)  # CSP code -> its (simplified) boundary feature
-    names: dict[str, str] = field(repr=False)  # CSP code -> name
-    facts: dict[str, tuple[float, float, float]] = field(repr=False)  # geo.shape_facts: label point and size
-    top: float = 0.0
-    bottom: float = 0.0
+    geometry: MapGeometry
 
 
 def _csp_map_traces(values: pd.DataFrame, value_col: str, tooltip_html: str,
-                    tolerance: float) -> tuple[list[dict], dict[str, dict], dict[str, tuple[float, float, float]],
-                                               tuple[float, float, float, float]]:
-    """The map's traces (a filled outline per CSP, then the markers carrying codes and the colour bar), its
-    features and facts by code, and its bounds."""
+                    tolerance: float) -> tuple[list[dict], MapGeometry]:
+    """The map's traces (a filled outline per CSP, then the markers carrying codes and the colour bar) and its
+    geometry."""
     features = geo.csp_features(tuple(values["area_code"]), tolerance)
     by_code = {str(row["area_code"]): row for row in values.to_dict("records")}
     colours = dict(zip(values["area_code"], _colour(values[value_col]), strict=True))
@@ -314,40 +316,37 @@ def _csp_map_traces(values: pd.DataFrame, value_col: str, tooltip_html: str,
                            hoverinfo="text", hovertext=marks["text"], customdata=marks["code"], showlegend=False,
                            marker=dict(size=14, opacity=0, color=[None if pd.isna(v) else v for v in marks["value"]],
                                        colorscale=MAP_SCALE, cmin=low, cmax=high, showscale=True)))
-    bounds = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
-    return traces, {f["properties"]["csp_code"]: f for f in features}, facts, bounds
+    _min_x, min_y, _max_x, max_y = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
+    names = {str(code): str(by_code[code]["area_name"]) for code in by_code}
+    return traces, MapGeometry(tolerance, {f["properties"]["csp_code"]: f for f in features}, names, facts, max_y,
+                               min_y)
 
 
-def _unit_title(values: pd.Series, unit: str) -> str:
+def _csp_map_figure(traces: list[dict], geometry: MapGeometry, values: pd.Series, height: int, unit: str,
+                    overlay: Overlay) -> go.Figure:
     _low, high, capped = colour_range(values)
-    return f"{unit} (top colour: {high:,.0f} or more)" if capped else unit
+    title = f"{unit} (top colour: {high:,.0f} or more)" if capped else unit
+    return _map_figure(traces + list(overlay.traces), (geometry.top + geometry.bottom) / 2, height, title,
+                       list(overlay.annotations))
 
 
 def csp_map_base(values: pd.DataFrame, value_col: str, tooltip_html: str, height: int = 420,
                  tolerance: float = geo.FORCE_TOLERANCE, unit: str = "") -> MapBase:
-    """csp_map with no area selected, kept with what map_selection needs to outline one over it."""
-    traces, features, facts, (_min_x, min_y, _max_x, max_y) = _csp_map_traces(values, value_col, tooltip_html,
-                                                                              tolerance)
-    figure = _map_figure(traces, (min_y + max_y) / 2, height, _unit_title(values[value_col], unit))
-    names = {str(code): str(name) for code, name in zip(values["area_code"], values["area_name"], strict=True)}
-    return MapBase(figure, tolerance, features, names, facts, max_y, min_y)
+    """csp_map with no area selected, kept with its geometry so that map_selection can outline one over it."""
+    traces, geometry = _csp_map_traces(values, value_col, tooltip_html, tolerance)
+    return MapBase(_csp_map_figure(traces, geometry, values[value_col], height, unit, Overlay()), geometry)
 
 
-def map_selection(base: MapBase, selected: str | None) -> Overlay:
+def map_selection(geometry: MapGeometry, selected: str | None) -> Overlay:
     """The selected CSP outlined (a white halo under a black line: clear on the darkest and lightest fills) and
     named in a box; nothing for an area not on the map."""
-    if selected is None or selected not in base.features:
+    if selected is None or selected not in geometry.features:
         return Overlay()
-    return Overlay(*_selection(base.features[selected], base.tolerance, base.facts[selected][:2],
-                               base.names[selected], base.top, base.bottom))
-
-
-def _selection(feature: dict, tolerance: float, point: tuple[float, float], name: str, top: float,
-               bottom: float) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    xs, ys = _outline(feature, tolerance)
+    xs, ys = _outline(geometry.features[selected], geometry.tolerance)
     traces = tuple(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False, name="selected",
                         line=dict(color=colour, width=width)) for colour, width in (("#FFFFFF", 5), (SELECTED_LINE, 2.5)))
-    return traces, (_label(point, name, top, bottom),)
+    label = _label(geometry.facts[selected][:2], geometry.names[selected], geometry.top, geometry.bottom)
+    return Overlay(traces, (label,))
 
 
 def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: str | None = None,
@@ -357,16 +356,10 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
 
     One trace per CSP, so hovering anywhere in one names it (a fill's hover text is its trace's);
     an invisible marker in each carries its code, so a click selects it, and the colour bar. The selected
-    CSP is drawn over them as map_selection draws it over a shared csp_map_base.
+    CSP is drawn over them (map_selection, as it is drawn over a shared csp_map_base).
     """
-    traces, features, facts, (_min_x, min_y, _max_x, max_y) = _csp_map_traces(values, value_col, tooltip_html,
-                                                                              tolerance)
-    labels: tuple[dict, ...] = ()
-    if selected is not None and selected in features:
-        name = str(values.loc[values["area_code"] == selected, "area_name"].iloc[0])
-        outline, labels = _selection(features[selected], tolerance, facts[selected][:2], name, max_y, min_y)
-        traces += outline
-    return _map_figure(traces, (min_y + max_y) / 2, height, _unit_title(values[value_col], unit), list(labels))
+    traces, geometry = _csp_map_traces(values, value_col, tooltip_html, tolerance)
+    return _csp_map_figure(traces, geometry, values[value_col], height, unit, map_selection(geometry, selected))
 
 
 def hex_map(hexes: pd.DataFrame, area_features: list[dict], height: int = 420, classes: int = 6) -> go.Figure:

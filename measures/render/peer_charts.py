@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 
 import numpy as np
 import pandas as pd
@@ -210,7 +209,6 @@ class NationalMap:
     part: ChartPart
     base: charts.MapBase | None = None
     ranked: tuple[str, ...] = ()  # CSP codes with a value, highest first
-    names: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 def national_base(values: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date) -> NationalMap:
@@ -247,8 +245,7 @@ def national_base(values: pd.DataFrame, measure: registry.Measure, first: dt.dat
                     "since a count over fewer months is not comparable.")
     base = charts.csp_map_base(rows, "value", MAP_TOOLTIP, height=520, tolerance=geo.NATIONAL_TOLERANCE,
                                unit=measure.unit)
-    return NationalMap(ChartPart(base.figure, summary, table, file_name), base, tuple(valued["area_code"]),
-                       dict(zip(valued["area_code"], valued["area_name"], strict=True)))
+    return NationalMap(ChartPart(base.figure, summary, table, file_name), base, tuple(valued["area_code"]))
 
 
 def national_selection(national: NationalMap, selected: str | None) -> ChartPart:
@@ -256,11 +253,12 @@ def national_selection(national: NationalMap, selected: str | None) -> ChartPart
     if national.base is None or selected is None:
         return national.part
     summary = national.part.summary
-    if selected in national.names:
+    if selected in national.ranked:
         rank = national.ranked.index(selected) + 1
-        summary += (f" {national.names[selected]} (outlined) is {peer_comparison.ordinal(rank)} highest of "
-                    f"{len(national.ranked)}.")
-    return dataclasses.replace(national.part, summary=summary, overlay=charts.map_selection(national.base, selected))
+        summary += (f" {national.base.geometry.names[selected]} (outlined) is {peer_comparison.ordinal(rank)} highest "
+                    f"of {len(national.ranked)}.")
+    return dataclasses.replace(national.part, summary=summary,
+                               overlay=charts.map_selection(national.base.geometry, selected))
 
 
 def national_map(values: pd.DataFrame, measure: registry.Measure, first: dt.date, last: dt.date,

@@ -415,8 +415,8 @@ def chart_notes(summary: str, table: pd.DataFrame, file_name: str, key: str, ill
 
 class _Serialised(go.Figure):
     """A figure already turned into Plotly's dict. st.plotly_chart asks a Figure for to_dict(), a deep copy and a
-    base64 pass over every array: for a cached chart that was most of a rerun's CPU (the national map's 2 MB on
-    every area change). This stands in for the cached figure and answers with the dict made once."""
+    base64 pass over every array: for a cached chart that was most of a rerun's CPU (the national map's 315
+    traces on every area change). This stands in for the cached figure and answers with the dict made once."""
 
     def __init__(self, spec: dict) -> None:  # no Figure.__init__: nothing to validate or copy
         object.__setattr__(self, "_spec", spec)

@@ -17,7 +17,7 @@ import streamlit as st
 
 from measures.core import peer_comparison, registry, similar
 from measures.data import config
-from measures.render import briefing, charts, peer_charts
+from measures.render import briefing, peer_charts
 from measures.ui import app
 
 URL_KEY = "peer"
@@ -158,13 +158,8 @@ def section(area: config.Area, first: dt.date | None = None, last: dt.date | Non
 
 
 def _draw(part: peer_charts.ChartPart, key: str) -> None:
-    """A chart (or, with nothing to draw, the reason), its sentence and its data as CSV."""
-    if part.figure is None:
-        st.info(part.summary)
-        return
-    app.plotly_chart(part.figure, key, charts.alt_text(part.figure, part.summary), part.overlay,
-                     config={"displayModeBar": False})
-    app.chart_notes(part.summary, part.table, part.file_name, key)
+    """app.draw_part without Plotly's toolbar (the section's charts are small)."""
+    app.draw_part(part, key, config={"displayModeBar": False})
 
 
 def pack_with_panel(pack: briefing.Pack) -> briefing.Pack:
