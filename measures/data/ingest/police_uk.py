@@ -2,11 +2,12 @@
 
 Inputs are `*-street.csv` files, folders of them, or the monthly .zip downloads
 (`YYYY-MM/YYYY-MM-<force>-street.csv` inside), read from the archive without unpacking.
-The month is the unit of work: a month's files are read side by side on worker threads (typed, only the
-needed columns, text dictionary-encoded, each file's distinct points found there) and reduced in DuckDB to
-that month's rows of the compact tables, which go to spill files on disk; the next month is read
-meanwhile. Memory follows the largest month (two at most), not the whole input. The tables are sorted
-and published once, at the end, streamed from DuckDB (whose sort spills to disk) into Parquet.
+The month is the unit of work: a month's files are split into batches of about the same size, read side by
+side on worker threads (typed, only the needed columns, text dictionary-encoded), checked, placed and counted
+there: each row's LSOA name and force give where it is counted (worked out once per name and force in the run),
+its point its H3 cell (h3ronpy, once per point met), and the batch's rows become a few hundred counts a file,
+which go to spill files on disk. Memory follows the largest month (two at most), not the whole input. The
+tables are sorted and published once, at the end, streamed from DuckDB (whose sort spills to disk) into Parquet.
 
 Every row is accounted for. A row maps to its district through the LSOA name
 ("<district name> <3 digits><letter>"), which works for 2011 and 2021 LSOA codes alike,
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import os
 import re
@@ -37,7 +39,7 @@ import tempfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from h3.api import basic_int as h3_int
+from h3ronpy import vector as h3_vector
 
 from measures.data import config, store
 from measures.data.ingest import IngestError, IngestReport
@@ -69,6 +71,7 @@ WHAT = "police.uk street-level crime"
 REPEAT_ALLOWANCE = 20  # exact repeats of a row a file may have before its share matters (see _exact_repeats)
 REPEAT_SHARE = 0.02  # ... and the share of its rows with a Crime ID: about three times the most police.uk has had
 MONTH_NAME = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+FORMULA_START = frozenset("=+-@\t\r")  # a cell a spreadsheet would run as a formula (OWASP's CSV injection)
 
 # In the archives but outside every police force area of England and Wales: counted and
 # reported, never added to a territorial force or a CSP.
@@ -95,21 +98,24 @@ def split_districts() -> dict[str, dict[str, tuple[int, ...]]]:
     return {new: {old: tuple(msoas) for old, msoas in olds.items()} for new, olds in found.items()}
 
 
-def _splits() -> pd.DataFrame:
-    return pd.DataFrame([(new, msoa, old) for new, olds in split_districts().items() for old, msoas in olds.items()
-                         for msoa in msoas], columns=["new_key", "msoa", "old_key"])
-
-
 @dataclass(frozen=True)
 class Source:
     """One CSV: a file on disk, or a member of a .zip archive (read without unpacking)."""
 
     path: Path
     member: str | None = None
+    size: int = 0  # bytes, as listed (only to share a month's files fairly among the reading threads)
 
     @property
     def label(self) -> str:
         return f"{self.path}:{self.member}" if self.member else str(self.path)
+
+    @property
+    def force(self) -> str:
+        """The force in the file name (YYYY-MM-<force>-street.csv), under which its names and points are kept."""
+        name = Path(self.member or self.path.name).name
+        match = re.fullmatch(r"\d{4}-\d{2}-(.*)-street\.csv", name)
+        return match.group(1) if match else name
 
     @property
     def batch(self) -> str:
@@ -137,9 +143,9 @@ def find_sources(paths: Iterable[Path]) -> list[Source]:
                 if file.suffix.lower() == ".zip":
                     found += _members(file)
                 elif file.match(FILE_PATTERN):
-                    found.append(Source(file))
+                    found.append(Source(file, size=file.stat().st_size))
         elif path.is_file():
-            found += _members(path) if path.suffix.lower() == ".zip" else [Source(path)]
+            found += _members(path) if path.suffix.lower() == ".zip" else [Source(path, size=path.stat().st_size)]
         else:
             raise IngestError(path, "no such file or folder")
     if not found:
@@ -151,10 +157,10 @@ def find_sources(paths: Iterable[Path]) -> list[Source]:
 def _members(archive: Path) -> list[Source]:
     try:
         with zipfile.ZipFile(archive) as bundle:
-            names = sorted(i.filename for i in bundle.infolist() if not i.is_dir())
+            listed = sorted((i.filename, i.file_size) for i in bundle.infolist() if not i.is_dir())
     except zipfile.BadZipFile:
         raise IngestError(archive, "not a readable .zip archive") from None
-    members = [Source(archive, n) for n in names if Path(n).match(FILE_PATTERN)]
+    members = [Source(archive, name, size) for name, size in listed if Path(name).match(FILE_PATTERN)]
     if not members:
         raise IngestError(archive, f"the archive holds no file named like {FILE_PATTERN}")
     return members
@@ -184,27 +190,34 @@ def _check_header(source: Source, raw: bytes) -> None:
                           f"found '{shown}'", line=1)
 
 
-# Text columns arrive dictionary-encoded: a month's few thousand distinct names are held once, and rows are grouped
-# by their small integer codes; Crime ID, nearly unique, as plain text. The first read converts only the columns the
-# counts need, Crime ID and the outcome (converting the other four costs about a quarter of the read): a file is read
-# again in full only when rows sharing a Crime ID agree in all of these (see _exact_repeats). Only NEEDED leave _read.
+# Text columns arrive dictionary-encoded: a file's few thousand distinct months, forces, LSOA names, crime types and
+# Crime IDs are held once, and its rows are counted by their small integer codes, on the reading thread; coordinates
+# as numbers. The first read converts only the columns the counts need, Crime ID and the outcome (converting the
+# other four costs about a quarter of the read): a file is read again in full only when rows sharing a Crime ID agree
+# in all of these (see _exact_repeats). UTF-8 is checked once over the whole file (_check_utf8), not per column.
 READ = [*NEEDED, "Crime ID", "Last outcome category"]
-_TYPES = {c: pa.float64() if c in ("Longitude", "Latitude") else pa.string() if c == "Crime ID"
-          else pa.dictionary(pa.int32(), pa.string()) for c in COLUMNS}
-_CONVERT = pacsv.ConvertOptions(include_columns=COLUMNS, column_types=_TYPES, null_values=[""],
-                                strings_can_be_null=True, quoted_strings_can_be_null=True)
-_CONVERT_READ = pacsv.ConvertOptions(include_columns=READ, column_types={c: _TYPES[c] for c in READ}, null_values=[""],
-                                     strings_can_be_null=True, quoted_strings_can_be_null=True)
+_TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _convert(columns: list[str]) -> pacsv.ConvertOptions:
+    types = {c: pa.float64() if c in ("Longitude", "Latitude") else _TEXT for c in columns}
+    return pacsv.ConvertOptions(include_columns=columns, column_types=types, null_values=[""], strings_can_be_null=True,
+                                quoted_strings_can_be_null=True, check_utf8=False)
+
+
+_CONVERT, _CONVERT_READ = _convert(COLUMNS), _convert(READ)
 _PARSE = pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True)
 # One file is parsed on one thread; files are read side by side (zlib and Arrow release the GIL).
 _READ = pacsv.ReadOptions(use_threads=False, block_size=1 << 24)
 
 
 def _parse(source: Source, raw: bytes, convert: pacsv.ConvertOptions) -> pa.Table:
+    """The file's columns in `convert`, each one chunk (a file of more than one block is read in several)."""
     try:
-        return pacsv.read_csv(pa.py_buffer(raw), read_options=_READ, parse_options=_PARSE, convert_options=convert)
+        table = pacsv.read_csv(pa.py_buffer(raw), read_options=_READ, parse_options=_PARSE, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise _diagnose(source, raw, exc) from None
+    return table.unify_dictionaries().combine_chunks()
 
 
 def _check_utf8(source: Source, raw: bytes) -> None:
@@ -217,60 +230,326 @@ def _check_utf8(source: Source, raw: bytes) -> None:
 
 
 @dataclass
-class _File:
-    """What a month's step needs of one file: its rows, its distinct points, and its count of exact repeats."""
+class _Places:
+    """What every reading thread needs to place a row (shared): the lookups, the forces, and where each LSOA name
+    of a force is counted, worked out once per run (a name recurs in every month's file of its force)."""
 
-    rows: pa.Table  # Month, Falls within, LSOA name, Crime type (dictionary-encoded), Longitude, file_no, point
-    points: pa.Table  # longitude, latitude of each point number of `rows`
+    lookup: dict[str, tuple[str, str, str]]  # district key -> (district code, CSP code or '' if no single CSP, force)
+    splits: dict[tuple[str, int], str]  # (merged district key, MSOA number) -> key of the old district it lies in
+    territorial: dict[str, str]  # police.uk force name -> force area code, for the forces with CSPs
+    known: frozenset[str]  # every force name a file may hold (territorial and NON_TERRITORIAL)
+    # (force area code, LSOA name or None, has a location) -> CLASS_SCHEMA row. Threads add to it side by side:
+    # a key is always given the same value, so a race only works a row out twice.
+    counted_in: dict[tuple[str, str | None, bool], tuple[str, str, str, str | None, str | None]]
+
+    @classmethod
+    def load(cls) -> _Places:
+        lookup = {row.key: (row.lad_code, row.csp_code, row.pfa_code) for row in _lookup(config.districts()).itertuples()}
+        splits = {(new, msoa): old for new, olds in split_districts().items() for old, msoas in olds.items()
+                  for msoa in msoas}
+        forces = config.forces()
+        territorial = {name: code for name, code in zip(forces["police_uk_name"], forces["pfa_code"], strict=True)
+                       if name not in NON_TERRITORIAL}
+        return cls(lookup, splits, territorial, frozenset(territorial) | frozenset(NON_TERRITORIAL), {})
+
+    def place(self, lsoa_name: str) -> tuple[str | None, str | None, str | None, str | None]:
+        """(district name, district code, CSP code, force area code) of an LSOA name; None where not found.
+
+        The name is "<district name> <MSOA, 3 digits><letter>"; a district merged across CSPs takes the old district
+        its MSOA lies in (data/reference/split_district_msoas.csv)."""
+        match = LSOA_NAME.fullmatch(lsoa_name)
+        if match is None or not match.group(1):
+            return None, None, None, None
+        key = _district_key(match.group(1))
+        lad_code, csp_code, pfa_code = self.lookup.get(self.splits.get((key, int(match.group(2))), key),
+                                                       (None, None, None))
+        return match.group(1), lad_code, csp_code, pfa_code
+
+    def counted(self, force_code: str, lsoa_name: str | None, located: bool) -> tuple[str, str, str, str | None,
+                                                                                       str | None]:
+        """Where a row of `force_code` is counted: (force, area code, area type, reason, district name), the reason
+        and district only for the force's unassigned bucket."""
+        found = self.counted_in.get((force_code, lsoa_name, located))
+        if found is None:
+            district, lad_code, csp_code, pfa_code = (None,) * 4 if lsoa_name is None else self.place(lsoa_name)
+            if lsoa_name is None and not located:
+                reason: str | None = "no location"
+            elif district is None:
+                reason = "LSOA name not recognised"
+            elif lad_code is None:
+                reason = "district not in lookup"
+            elif pfa_code != force_code:
+                reason = "outside force area"
+            elif not csp_code:
+                reason = "district has no single CSP"
+            else:
+                reason = None
+            found = ((force_code, str(csp_code), "csp", None, None) if reason is None else
+                     (force_code, f"UNASSIGNED-{force_code}", "unassigned", reason, district or ""))
+            self.counted_in[force_code, lsoa_name, located] = found
+        return found
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Points with their H3 cells, in order: every point met so far is looked up here by binary search, and only
+    new ones go to h3ronpy (police.uk's anonymised points recur month after month)."""
+
+    points: np.ndarray  # longitude + latitude·i (complex: numpy orders and compares the pair), sorted
+    cells: np.ndarray  # the H3 cell of each point
+
+    @classmethod
+    def none(cls) -> _Points:
+        return cls(np.zeros(0, np.complex128), np.zeros(0, np.uint64))
+
+    def find(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cell, met before) of each point."""
+        at = np.minimum(np.searchsorted(self.points, points), max(0, len(self.points) - 1))
+        if not len(self.points):
+            return np.zeros(len(points), np.uint64), np.zeros(len(points), bool)
+        found = self.points[at] == points
+        return np.where(found, self.cells[at], 0).astype(np.uint64), found
+
+    def add(self, other: _Points) -> _Points:
+        """These and other's points (none of them met here before), in order."""
+        order = np.argsort(other.points, kind="stable")
+        points, cells = other.points[order], other.cells[order]
+        unique = np.concatenate([[True], points[1:] != points[:-1]]) if len(points) else np.zeros(0, bool)
+        points, cells = points[unique], cells[unique]  # two batches of a month may meet the same new point
+        at = np.searchsorted(self.points, points)
+        return _Points(np.insert(self.points, at, points), np.insert(self.cells, at, cells))
+
+
+@dataclass
+class _Batch:
+    """Some of a month's files, read, checked, placed and counted on one reading thread."""
+
+    classed: pa.Table  # CLASSED_SCHEMA: rows of territorial forces by month, force, where counted and crime type
+    hexes: pa.Table  # HEX_SPILL_SCHEMA: located rows of territorial forces by month, force, H3 cell and crime type
+    months: list[tuple[int, str, str, int]]  # (file number, month, force as in 'Falls within', rows): every row
+    rows: int
     repeats: int
+    new_points: _Points
 
 
-def _read(source: Source, file_no: int) -> _File:
-    """Typed, strict read of one CSV (run side by side on worker threads: Arrow releases the GIL)."""
-    raw = source.read()
-    _check_header(source, raw)
-    table = _parse(source, raw, _CONVERT_READ)  # a broken row is refused first, as the reader meets it
-    _check_utf8(source, raw)
-    if table.num_rows == 0:
-        raise IngestError(source.label, "the file has a header and no rows")
-    _check_coordinates(source, table)
-    repeats = _exact_repeats(source, table, raw)
-    point, points = _points(table.column("Longitude").combine_chunks(), table.column("Latitude").combine_chunks())
-    rows = table.select([c for c in NEEDED if c != "Latitude"])
-    rows = rows.append_column("file_no", pa.array(np.full(table.num_rows, file_no, dtype=np.int32)))
-    return _File(rows.append_column("point", point), points, repeats)
+class _Refused(Exception):
+    """A file of a batch refused, with its number among the sources: the month reports its first refused file."""
+
+    def __init__(self, number: int, error: IngestError) -> None:
+        super().__init__(str(error))
+        self.number, self.error = number, error
 
 
-def _points(longitude: pa.Array, latitude: pa.Array) -> tuple[pa.Array, pa.Table]:
-    """Each row's point number (null without both coordinates) and the file's distinct points.
+def _read_batch(numbers: list[int], sources: list[Source], places: _Places, known: _Points) -> _Batch:
+    """Typed, strict reads of some files of a month, checked, placed and counted together (a month's batches run side
+    by side on worker threads: Arrow, numpy and h3ronpy release the GIL). Per-file steps run file by file; the rest
+    runs once for the batch, so its cost is a few calls a batch plus a little per row, not per file."""
+    tables: list[pa.Table] = []
+    repeats, refused = 0, None
+    for number in numbers:
+        source = sources[number]
+        try:
+            raw = source.read()
+            _check_header(source, raw)
+            table = _parse(source, raw, _CONVERT_READ)  # a broken row is refused first, as the reader meets it
+            _check_utf8(source, raw)
+            if table.num_rows == 0:
+                raise IngestError(source.label, "the file has a header and no rows")
+            repeats += _exact_repeats(source, table, raw)
+        except IngestError as error:
+            refused = _Refused(number, error)  # files before it are still checked: the first bad one is reported
+            break
+        tables.append(table.select(NEEDED))
+    files = [sources[n] for n in numbers[:len(tables)]]
+    if not tables:
+        assert refused is not None
+        raise refused
+    table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+    file_of = np.repeat(np.arange(len(tables)), [t.num_rows for t in tables])  # each row's file, by its place here
+    first_row = np.concatenate([[0], np.cumsum([t.num_rows for t in tables])])
+    del tables
+    located, point, points = _points(files, numbers, table, file_of, first_row)
+    if refused is not None:
+        raise refused
+    month, force, lsoa, crime = (table.column(c).chunk(0) for c in ("Month", "Falls within", "LSOA name", "Crime type"))
+    month_code, force_code, lsoa_code, crime_code = map(_codes, (month, force, lsoa, crime))
+    months = _check_values(files, numbers, file_of, month, force, crime, lsoa, places)
+    dates = pa.array([dt.date(int(m[:4]), int(m[5:7]), 1) for m in month.dictionary.to_pylist()], pa.date32())
+    forces = [places.territorial.get(name) for name in force.dictionary.to_pylist()] + [None]
 
-    police.uk snaps crimes to a few thousand anonymised points per force: hashing a file's coordinates here,
-    on the reading threads, is cheap, and the month's step looks up one H3 cell per point, not per row.
-    Two dictionary codes make one exact key per distinct (longitude, latitude)."""
-    lon, lat = pc.dictionary_encode(longitude), pc.dictionary_encode(latitude)
-    pair = pc.dictionary_encode(pc.add(pc.multiply(lon.indices.cast(pa.int64()), len(lat.dictionary)),
-                                       lat.indices.cast(pa.int64())))
-    keys = pair.dictionary.to_numpy()
-    return pair.indices, pa.table({"longitude": lon.dictionary.take(pa.array(keys // len(lat.dictionary))),
-                                   "latitude": lat.dictionary.take(pa.array(keys % len(lat.dictionary)))})
+    # Where each row is counted, worked out once per (force, LSOA name) met: two more entries after the names, for
+    # rows without an LSOA name, with and without a location.
+    names = lsoa.dictionary.to_pylist() + [None, None]
+    entry = np.where(lsoa_code < len(names) - 2, lsoa_code, len(names) - 2 + located)
+    present, pair_of_row = _distinct(force_code * len(names) + entry, len(forces) * len(names))
+    where: dict[tuple[str, str, str, str | None, str | None], int] = {}
+    class_of_pair = np.array([-1 if forces[p // len(names)] is None else where.setdefault(
+        places.counted(str(forces[p // len(names)]), names[p % len(names)], bool(p % len(names) == len(names) - 1)),
+        len(where)) for p in present.tolist()], np.int64)
+    row_class = class_of_pair[pair_of_row] if len(present) else np.full(len(entry), -1)
+    counted = row_class >= 0
+    (m, c, t), n = _count_by([(month_code[counted], len(dates) + 1), (row_class[counted], max(1, len(where))),
+                              (crime_code[counted], len(crime.dictionary) + 1)])
+    class_table = pa.table([list(c) for c in zip(*where, strict=True)] or [[]] * len(CLASS_SCHEMA),
+                           schema=CLASS_SCHEMA)
+    classed = pa.table([dates.take(pa.array(m)), *class_table.take(pa.array(c)).columns,
+                        crime.dictionary.take(pa.array(t)), pa.array(n, pa.int64())], schema=CLASSED_SCHEMA)
+
+    cells, new_points = _point_cells(points, known)
+    cell_values, cell_of_point = np.unique(cells, return_inverse=True)
+    placed = (point >= 0) & np.array([f is not None for f in forces])[force_code]
+    (m, f, c, t), n = _count_by([(month_code[placed], len(dates) + 1), (force_code[placed], len(forces)),
+                                 (cell_of_point[point[placed]], max(1, len(cell_values))),
+                                 (crime_code[placed], len(crime.dictionary) + 1)])
+    hexes = pa.table([dates.take(pa.array(m)), pa.array(forces, pa.string()).take(pa.array(f)),
+                      pa.array(cell_values[c], pa.uint64()), crime.dictionary.take(pa.array(t)),
+                      pa.array(n, pa.int64())], schema=HEX_SPILL_SCHEMA)
+    return _Batch(classed, hexes, months, table.num_rows, repeats, new_points)
 
 
-def _check_coordinates(source: Source, table: pa.Table) -> None:
-    """Refuse a coordinate no place can have (police.uk leaves both empty for a row it cannot place)."""
-    for column, limit in (("Latitude", 90), ("Longitude", 180)):
-        values = table.column(column)
-        bad = pc.or_(pc.invert(pc.is_finite(values)), pc.greater(pc.abs(values), limit)).fill_null(False)
-        if pc.any(bad).as_py():
-            index = pc.index(bad, True).as_py()
-            line, text = _record(source, index, COLUMNS.index(column))
-            raise IngestError(source.label, f"{column} '{text[:40]}' is not a {column.lower()} (-{limit} to {limit}); "
-                              "leave both coordinates empty for a crime with no location", line=line)
+def _codes(column: pa.DictionaryArray) -> np.ndarray:
+    """Each row's dictionary code, null as one more code (the length of the dictionary)."""
+    return column.indices.fill_null(len(column.dictionary)).to_numpy().astype(np.int64)
+
+
+def _distinct(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an integer key in [0, size), in order, and each row's place among them."""
+    if size <= 4 * len(key) + (1 << 16):  # a table of every possible key: no sort
+        seen = np.zeros(size, bool)
+        seen[key] = True
+        present = np.flatnonzero(seen)
+        place = np.zeros(size, np.int64)
+        place[present] = np.arange(len(present))
+        return present, place[key]
+    present, inverse = np.unique(key, return_inverse=True)
+    return present, inverse.astype(np.int64)
+
+
+def _count_by(columns: list[tuple[np.ndarray, int]]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct combinations of integer code columns (each given with its number of codes), and their rows.
+
+    One key per row: the codes as digits of a mixed-radix number, counted by np.bincount when the combinations are
+    few, else by sorting (keys compressed before they could overflow)."""
+    rows = len(columns[0][0])
+    size = 1
+    for _, codes in columns:
+        size *= codes
+    if size <= 4 * rows + (1 << 16):
+        key = np.zeros(rows, np.int64)
+        for values, codes in columns:
+            key = key * codes + values
+        counts = np.bincount(key, minlength=size)
+        found = np.flatnonzero(counts)
+        digits, rest = [], found
+        for _, codes in reversed(columns):
+            digits.append(rest % codes)
+            rest = rest // codes
+        return digits[::-1], counts[found]
+    key, size = np.zeros(rows, np.int64), 1
+    for values, codes in columns:
+        if size * codes >= 1 << 62:
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+            size = int(key.max()) + 1 if rows else 1
+        key, size = key * codes + values, size * codes
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return [values[first] for values, _ in columns], counts
+
+
+def _check_values(files: list[Source], numbers: list[int], file_of: np.ndarray, month: pa.DictionaryArray,
+                  force: pa.DictionaryArray, crime: pa.DictionaryArray, lsoa: pa.DictionaryArray,
+                  places: _Places) -> list[tuple[int, str, str, int]]:
+    """Months, forces and crime types checked once per distinct value in each file (the line is found only for a
+    message), file by file. Returns the rows of each (file number, month, force)."""
+    months, forces = month.dictionary.to_pylist() + [None], force.dictionary.to_pylist() + [None]
+    (i, m, f, t), n = _count_by([(file_of, len(files)), (_codes(month), len(months)), (_codes(force), len(forces)),
+                                 (crime.is_null().to_numpy(zero_copy_only=False).astype(np.int64), 2)])
+    values = sorted(zip(i.tolist(), (months[c] for c in m), (forces[c] for c in f), t.astype(bool), n.tolist(),
+                        strict=True), key=lambda v: (v[0], v[1] is None, v[1] or "", v[2] is None, v[2] or "", v[3]))
+    last = dt.date.today()
+    for place, month_text, force_name, no_type, _ in values:
+        source = files[place]
+        problem = None
+        if not _possible_month(month_text, last):
+            problem = IngestError(source.label, f"impossible month '{month_text}' (expected YYYY-MM from 2010-12 to "
+                                  "this month)", line=_line_of(source, "Month", month_text))
+        elif MONTH_NAME.fullmatch(source.batch) and month_text != source.batch:
+            problem = IngestError(source.label, f"Month '{month_text}' is not {source.batch}, the month in the file "
+                                  "name; give each month in its own file", line=_line_of(source, "Month", month_text))
+        elif force_name not in places.known:
+            problem = IngestError(source.label, f"unknown force '{force_name}' in 'Falls within'",
+                                  line=_line_of(source, "Falls within", force_name))
+        elif no_type:
+            problem = IngestError(source.label, "a row has no Crime type", line=_line_of(source, "Crime type", None))
+        if problem is not None:
+            raise _Refused(numbers[place], problem)
+    # Text that reaches the tables and their downloads: a cell a spreadsheet would run as a formula is no crime type
+    # or LSOA name (OWASP's CSV-injection characters). The first such row of the batch is in its first such file.
+    for column, array in (("Crime type", crime), ("LSOA name", lsoa)):
+        formula = [c for c, text in enumerate(array.dictionary.to_pylist()) if text[:1] in FORMULA_START]
+        if formula:
+            row = int(np.argmax(np.isin(array.indices.fill_null(-1).to_numpy(), formula)))
+            source, bad = files[int(file_of[row])], array.dictionary[array.indices[row].as_py()].as_py()
+            raise _Refused(numbers[int(file_of[row])], IngestError(
+                source.label, f"{column} '{bad[:40]}' begins with '{bad[:1]}': a spreadsheet formula, not a "
+                f"{column.lower()}", line=_line_of(source, column, bad)))
+    by_month: dict[tuple[int, str, str], int] = defaultdict(int)
+    for place, month_text, force_name, _, rows in values:
+        by_month[numbers[place], month_text, force_name] += rows
+    return [(number, month_text, force_name, rows) for (number, month_text, force_name), rows in by_month.items()]
+
+
+def _points(files: list[Source], numbers: list[int], table: pa.Table, file_of: np.ndarray,
+            first_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """Each row's longitude presence, its point number (-1 without both coordinates) and the batch's distinct points.
+
+    A coordinate no place can have is refused (police.uk leaves both empty for a row it cannot place). Points are
+    (longitude, latitude) pairs as 16 bytes: hashed in C++, one exact key per point."""
+    coordinate = {}
+    for name, limit in (("Latitude", 90), ("Longitude", 180)):
+        column = table.column(name).chunk(0)
+        values = column.to_numpy(zero_copy_only=False)  # no copy without empty cells
+        valid = np.ones(len(column), bool) if column.null_count == 0 else column.is_valid().to_numpy(
+            zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            bad = valid & ~(np.abs(values) <= limit)  # NaN and infinity too
+        if bad.any():
+            row = int(np.argmax(bad))
+            source = files[int(file_of[row])]
+            line, text = _record(source, row - int(first_row[file_of[row]]), COLUMNS.index(name))
+            raise _Refused(numbers[int(file_of[row])], IngestError(
+                source.label, f"{name} '{text[:40]}' is not a {name.lower()} (-{limit} to {limit}); leave both "
+                "coordinates empty for a crime with no location", line=line))
+        coordinate[name] = values, valid
+    (longitude, has_longitude), (latitude, has_latitude) = coordinate["Longitude"], coordinate["Latitude"]
+    rows = np.flatnonzero(has_longitude & has_latitude)
+    pairs = np.empty((len(rows), 2), np.float64)
+    pairs[:, 0], pairs[:, 1] = longitude[rows], latitude[rows]
+    encoded = pc.dictionary_encode(pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(rows),
+                                                                         [None, pa.py_buffer(pairs)]))
+    point = np.full(table.num_rows, -1, np.int64)
+    point[rows] = encoded.indices.to_numpy()
+    return has_longitude, point, encoded.dictionary
+
+
+def _point_cells(points: pa.Array, known: _Points) -> tuple[np.ndarray, _Points]:
+    """The H3 cell of each distinct point, and the points not met before with their cells.
+
+    New points go to h3ronpy (vectorised H3: the same cells as h3-py's latlng_to_cell, checked on every point
+    of the national set)."""
+    pairs = np.frombuffer(points.buffers()[1], np.float64, count=2 * len(points),
+                          offset=points.offset * 16).reshape(-1, 2) if len(points) else np.zeros((0, 2))
+    keys = pairs.view(np.complex128).ravel()  # longitude + latitude·i
+    cells, met = known.find(keys)
+    new = ~met
+    if new.any():
+        cells[new] = np.asarray(h3_vector.coordinates_to_cells(np.ascontiguousarray(pairs[new, 1]),
+                                                               np.ascontiguousarray(pairs[new, 0]), HEX_RESOLUTION))
+    return cells, _Points(keys[new], cells[new])
 
 
 def _repeat_groups(rows: pa.Table) -> pa.Table:
-    """Rows grouped by every column of `rows` (text as text), with their count."""
-    rows = pa.table({c: rows.column(c).cast(pa.string()) if c not in ("Longitude", "Latitude") else rows.column(c)
-                     for c in rows.column_names})
+    """Rows grouped by every column of `rows` (as text), with their count."""
+    rows = pa.table({c: rows.column(c).cast(pa.string()) for c in rows.column_names})
     return rows.group_by(rows.column_names, use_threads=False).aggregate([("Crime ID", "count")])
 
 
@@ -282,20 +561,25 @@ def _exact_repeats(source: Source, table: pa.Table, raw: bytes) -> int:
     publishes them, and reported. More than REPEAT_ALLOWANCE rows and REPEAT_SHARE of the file are not
     police.uk's: a file pasted twice, or rows copied in, which would count crimes twice: refused.
 
-    `table` holds the columns of the first read (READ): rows that differ there differ, so only a file with
-    rows that share a Crime ID and agree in all of READ (30 of the 239 files of that set) is read again in
-    full, to compare every field.
+    `table` holds the columns of the first read (READ): rows that differ there differ, so only in a file with
+    rows that share a Crime ID and agree in all of READ (30 of the 239 files of that set) are those rows read
+    again, every field, from their own lines (_records).
     """
-    ids = table.column("Crime ID")
-    counts = pc.value_counts(ids.drop_null())
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    ids = table.column("Crime ID").chunk(0)
+    uses = np.bincount(ids.indices.drop_null().to_numpy(), minlength=len(ids.dictionary))
+    repeated = np.flatnonzero(uses > 1)
     if len(repeated) == 0:
         return 0
-    if pc.max(_repeat_groups(table.filter(pc.is_in(ids, value_set=repeated))).column("Crime ID_count")).as_py() < 2:
+    shared = pc.is_in(ids.indices, value_set=pa.array(repeated, pa.int32()))
+    if pc.max(_repeat_groups(table.filter(shared)).column("Crime ID_count")).as_py() < 2:
         return 0  # rows that share a Crime ID differ in a column read: no row repeats another
-    table = _parse(source, raw, _CONVERT)
-    groups = _repeat_groups(table.filter(pc.is_in(table.column("Crime ID"), value_set=repeated)))
-    repeats = int(pc.sum(pc.subtract(groups.column("Crime ID_count"), 1)).as_py() or 0)
+    records = _records(raw, np.flatnonzero(shared.to_numpy(zero_copy_only=False)), table.num_rows)
+    if records is not None:
+        repeats = len(records) - len(set(records))
+    else:  # lines are not records one to one: the whole file read again, every column
+        full = _parse(source, raw, _CONVERT)
+        same_id = pc.is_in(full.column("Crime ID").cast(pa.string()), value_set=ids.dictionary.take(pa.array(repeated)))
+        repeats = int(pc.sum(pc.subtract(_repeat_groups(full.filter(same_id)).column("Crime ID_count"), 1)).as_py() or 0)
     with_id = len(ids) - ids.null_count
     if repeats > max(REPEAT_ALLOWANCE, REPEAT_SHARE * with_id):
         first, line = _first_repeat(source)
@@ -304,6 +588,19 @@ def _exact_repeats(source: Source, table: pa.Table, raw: bytes) -> int:
                           f"field{copy}): police.uk's own files repeat at most 0.7% of their rows; give each crime "
                           "once", line=line)
     return repeats
+
+
+def _records(raw: bytes, rows: np.ndarray, records: int) -> list[tuple[str, ...]] | None:
+    """Every field of data records `rows` (0-based), parsed from their own lines with Python's csv module; None when
+    the file's lines are not its header and records one to one (a blank line, a line break inside a quoted field)."""
+    ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
+    lines = len(ends) + (len(ends) == 0 or int(ends[-1]) + 1 < len(raw))  # the last line may have no line break
+    if lines != records + 1:
+        return None
+    starts = np.concatenate([[0], ends + 1])
+    bounds = [(int(starts[r + 1]), int(ends[r + 1]) if r + 1 < len(ends) else len(raw)) for r in rows]
+    text = [raw[start:end].decode("utf-8").rstrip("\r") for start, end in bounds]
+    return [tuple(fields) for fields in csv.reader(text)]
 
 
 def _rows(source: Source) -> Iterable[tuple[int, list[str]]]:
@@ -353,9 +650,9 @@ def _diagnose(source: Source, raw: bytes, exc: Exception) -> IngestError:
                 return IngestError(source.label, f"expected {len(COLUMNS)} fields, found {len(row)} (a broken row)",
                                    line=reader.line_num)
             for index in numeric:
-                try:
-                    float(row[index] or 0)
-                except ValueError:
+                try:  # Arrow's rule, as the read applies it
+                    pa.array([row[index] or None], pa.string()).cast(pa.float64())
+                except pa.ArrowInvalid:
                     return IngestError(source.label, f"{COLUMNS[index]} '{row[index]}' is not a number",
                                        line=reader.line_num)
     except csv.Error:
@@ -381,7 +678,10 @@ def _key(name: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", name.lower().replace("&", " and ")).split())
 
 
-KEY_SQL = "trim(regexp_replace(replace(lower({}), '&', ' and '), '[^a-z0-9]+', ' ', 'g'))"
+@functools.lru_cache(maxsize=4096)
+def _district_key(name: str) -> str:
+    """_key of a district name: a district has dozens of LSOAs, so its key is made once."""
+    return _key(name)
 
 
 def _lookup(districts: pd.DataFrame) -> pd.DataFrame:
@@ -410,49 +710,16 @@ def _lookup(districts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "lad_code", "csp_code", "pfa_code"])
 
 
-# LSOA names not met before, each with its district and the lookup row it maps to. Names recur month
-# after month, so each is mapped once per run (table lsoa_map), not once per month.
-NAMES_SQL = f"""
-insert into lsoa_map
-with names as (
-    select lsoa_name,
-           nullif(regexp_extract(lsoa_name, '^(.*) [0-9]{{3}}[A-Z]$', 1), '') as district_name,
-           try_cast(regexp_extract(lsoa_name, ' ([0-9]{{3}})[A-Z]$', 1) as integer) as msoa
-    from lsoa_dict anti join lsoa_map using (lsoa_name)
-)
-select n.lsoa_name, n.district_name, l.lad_code, l.csp_code, l.pfa_code
-from names n
-left join splits s on s.new_key = {KEY_SQL.format('n.district_name')} and s.msoa = n.msoa
-left join lookup l on l.key = coalesce(s.old_key, {KEY_SQL.format('n.district_name')})
-"""
+LSOA_NAME = re.compile(r"(.*) ([0-9]{3})[A-Z]")  # "<district name> <MSOA, 3 digits><letter>"
 
-
-# The month's rows of territorial forces by where they are counted (a CSP, or the force's unassigned bucket
-# with its reason and district) and crime type, straight from the rows (a few thousand rows): the count table,
-# the unmatched table and the report's force lines are all reduced from these at the end (COUNTS_SQL,
-# UNMATCHED_SQL, FORCES_SQL). Each row's LSOA name maps to its district, lookup row and CSP (table lsoa_map).
-CLASSED_SQL = """
-select m.month, f.force_code,
-       case when x.reason is null then x.csp_code else 'UNASSIGNED-' || f.force_code end as area_code,
-       case when x.reason is null then 'csp' else 'unassigned' end as area_type,
-       x.reason, case when x.reason is not null then coalesce(x.district_name, '') end as district_name,
-       t.crime_type, sum(x.n)::bigint as n
-from (select c.month_i, c.force_i, c.crime_i, l.csp_code, l.district_name,
-             case
-               when c.lsoa_i is null and c.longitude is null then 'no location'
-               when l.district_name is null then 'LSOA name not recognised'
-               when l.lad_code is null then 'district not in lookup'
-               when l.pfa_code <> f.force_code then 'outside force area'
-               when coalesce(l.csp_code, '') = '' then 'district has no single CSP'
-             end as reason,
-             count(*) as n
-      from codes c join falls f using (force_i)
-      left join (select d.lsoa_i, n.* from lsoa_dict d left join lsoa_map n using (lsoa_name)) l using (lsoa_i)
-      where f.territorial
-      group by all) x
-join falls f using (force_i) join months m using (month_i) join crime_dict t using (crime_i)
-group by all
-"""
+# The month's spills. Rows of territorial forces by where they are counted (a CSP, or the force's unassigned bucket
+# with its reason and district) and crime type, a few hundred a file (_read): the count table, the unmatched table
+# and the report's force lines are all reduced from these at the end (COUNTS_SQL, UNMATCHED_SQL, FORCES_SQL).
+CLASS_SCHEMA = pa.schema([("force_code", pa.string()), ("area_code", pa.string()), ("area_type", pa.string()),
+                          ("reason", pa.string()), ("district_name", pa.string())])
+CLASSED_SCHEMA = pa.schema([("month", pa.date32()), *CLASS_SCHEMA, ("crime_type", pa.string()), ("n", pa.int64())])
+HEX_SPILL_SCHEMA = pa.schema([("month", pa.date32()), ("force_code", pa.string()), ("cell", pa.uint64()),
+                              ("crime_type", pa.string()), ("count", pa.int64())])
 CLASSED_TABLE = "classed"
 
 COUNTS_SQL = """
@@ -470,16 +737,9 @@ select force_code, month, sum(n) as rows, coalesce(sum(n) filter (where reason i
 from {} group by all
 """
 
-# H3 cells are grouped as integers and written in h3's own string form, the index in lowercase hexadecimal
+# H3 cells are counted as integers and written in h3's own string form, the index in lowercase hexadecimal
 # without leading zeros, which is what DuckDB's hex() of the integer prints (checked against h3 on the national set).
-HEX_SQL = """
-select m.month, h.force_code, lower(hex(h.cell)) as h3_cell, t.crime_type, h.count
-from (select c.month_i, f.force_code, c.cell, c.crime_i, count(*)::bigint as count
-      from codes c join falls f using (force_i)
-      where f.territorial and c.cell is not null
-      group by all) h
-join months m using (month_i) join crime_dict t using (crime_i)
-"""
+HEX_SQL = "(select month, force_code, lower(hex(cell)) as h3_cell, crime_type, count from {})"
 
 # The published tables: their columns in order, the sort (every column but the count: one order
 # whatever order the months and files came in, so re-ingesting gives the same bytes) and types.
@@ -491,7 +751,7 @@ SCHEMAS = {
     UNMATCHED_TABLE: pa.schema([("month", pa.date32()), ("force_code", pa.large_string()), ("reason", pa.large_string()),
                                 ("district_name", pa.large_string()), ("rows", pa.int64())]),
 }
-MONTH_SQL = {CLASSED_TABLE: CLASSED_SQL, HEX_TABLE: HEX_SQL}  # what each month spills
+BATCHES_PER_WORKER = 2  # a month's files in batches of about the same size: two a reading thread keep both busy
 ROW_GROUP = 1 << 20  # rows per Parquet row group (pyarrow's default), cut exactly so the bytes never depend on batching
 SPILL_MEMORY = "1GB"  # DuckDB's limit in the ingest: the final sorts spill to disk beyond it
 
@@ -508,107 +768,69 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _dictionary(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
-    """(indices, values) of a dictionary column of one chunk."""
-    chunk = column.chunk(0)
-    return chunk.indices, chunk.dictionary
-
-
 class _Reader:
-    """Reads one month at a time and reduces it to the compact tables, written to spill files.
-
-    Text columns arrive dictionary-encoded, so DuckDB groups a month's rows by small integers;
-    LSOA names, forces and months are mapped once per distinct value, not once per row.
-    """
+    """Reads one month at a time: the month's files are split into batches, each read, checked, placed and counted
+    on a reading thread, and the month's counts (a few hundred a file) go to spill files on disk while the next month
+    is read."""
 
     def __init__(self, sources: list[Source], spill: Path) -> None:
         self.sources = sources
         self.spill = spill
         self.con = duckdb.connect()
-        self.forces = pd.DataFrame()  # police.uk force names and codes (_prepare)
         self.seen: dict[tuple[str, str], str] = {}  # (force, month) -> the file it came from
+        self.points = _Points.none()  # every point met so far, with its H3 cell
         self.summary = _Summary(pd.DataFrame(), [])
         self.rows = 0
         self.months = 0
         self.repeats = 0  # rows that repeat another exactly (counted, as police.uk publishes them)
 
     def run(self) -> _Summary:
-        batches: dict[str, list[int]] = defaultdict(list)
+        by_month: dict[str, list[int]] = defaultdict(list)
         for index, source in enumerate(self.sources):
-            batches[source.batch].append(index)
-        months = list(batches.values())
+            by_month[source.batch].append(index)
+        months = list(by_month.values())
+        places = _Places.load()
         workers = max(1, min(8, os.cpu_count() or 1))
         with ThreadPoolExecutor(workers) as pool:
-            # The next month is read (unzipped and parsed, off the GIL) while this one is reduced:
+
+            def read(numbers: list[int]) -> list[Future[_Batch]]:
+                return [pool.submit(_read_batch, part, self.sources, places, self.points)
+                        for part in _balanced(numbers, self.sources, BATCHES_PER_WORKER * workers)]
+
+            # The next month is read (unzipped, parsed and counted, off the GIL) while this one is written:
             # at most two months are in memory.
-            queued = [pool.submit(_read, self.sources[i], i) for i in months[0]]
+            queued = read(months[0])
             self._prepare()  # while the first month is read
             for number in range(len(months)):
-                files = [future.result() for future in queued]  # the first bad file in order is refused
-                self.repeats += sum(f.repeats for f in files)
-                queued = [pool.submit(_read, self.sources[i], i) for i in months[number + 1]] \
-                    if number + 1 < len(months) else []
-                self._month(files)
+                batches = _results(queued)
+                for batch in batches:
+                    self.points = self.points.add(batch.new_points)
+                queued = read(months[number + 1]) if number + 1 < len(months) else []
+                self._month(batches)
         return self.summary
 
     def _prepare(self) -> None:
-        """The lookups and the tables kept from month to month."""
         con = self.con
         con.execute("set enable_progress_bar = false")
         con.execute(f"set temp_directory = {_sql_path(self.spill)}")
         con.execute(f"set memory_limit = '{SPILL_MEMORY}'")
-        self.forces = config.forces()[["pfa_code", "police_uk_name"]]
-        con.register("forces", self.forces)
-        con.register("lookup", _lookup(config.districts()))
-        con.register("splits", _splits())
-        con.register("non_territorial", pd.DataFrame({"name": sorted(NON_TERRITORIAL)}))
-        con.execute("create temp table cells(longitude double, latitude double, cell ubigint)")
-        con.execute("""create temp table lsoa_map(lsoa_name varchar, district_name varchar, lad_code varchar,
-                                                  csp_code varchar, pfa_code varchar)""")
 
-    def _month(self, files: list[_File]) -> None:
-        raw = pa.concat_tables([f.rows for f in files]).unify_dictionaries().combine_chunks()
-        self.rows += raw.num_rows
-        con = self.con
-        columns = {"file_no": raw.column("file_no").chunk(0)}
-        for name, column, value_name in (("month_i", "Month", "month_text"), ("force_i", "Falls within", "falls_within"),
-                                         ("lsoa_i", "LSOA name", "lsoa_name"), ("crime_i", "Crime type", "crime_type")):
-            indices, values = _dictionary(raw.column(column))
-            columns[name] = indices
-            con.register(name.replace("_i", "_dict"), pa.table({name: pa.array(np.arange(len(values), dtype=np.int32)),
-                                                                value_name: values.cast(pa.string())}))
-        columns["longitude"] = raw.column("Longitude").chunk(0)
-        con.register("codes", pa.table(columns))
-        counted = self._validate()
-        # A row's point number in its file, made the month's by the points of the files before it.
-        offsets = np.cumsum([0] + [f.points.num_rows for f in files[:-1]])
-        point = pc.add(raw.column("point").chunk(0).cast(pa.int64()),
-                       pa.array(np.repeat(offsets, [f.rows.num_rows for f in files])))
-        columns["cell"] = self._cells(pa.concat_tables([f.points for f in files]), point)
-        del raw, files
-        con.register("codes", pa.table(columns))  # the same rows, with their H3 cells
-        del columns
-        con.execute("""create or replace temp table months as
-                       select month_i, month_text, strptime(month_text, '%Y-%m')::date as month from month_dict""")
-        con.execute("""create or replace temp table falls as
-                       select d.force_i, d.falls_within, f.pfa_code as force_code,
-                              f.pfa_code is not null and d.falls_within not in (select name from non_territorial)
-                                  as territorial
-                       from force_dict d left join forces f on f.police_uk_name = d.falls_within""")
-        con.execute(NAMES_SQL)
-        for table, sql in MONTH_SQL.items():
-            con.execute(f"copy ({sql}) to {_sql_path(self._spill_file(table, self.months))} (format parquet)")
-        con.unregister("codes")
-        others: dict[tuple[str, str | None], int] = defaultdict(int)  # BTP's and Northern Ireland's rows by month
-        for (_, month, force, _), rows in counted.items():
+    def _month(self, batches: list[_Batch]) -> None:
+        others: dict[tuple[str, str], int] = defaultdict(int)  # BTP's and Northern Ireland's rows by month
+        for number, month, force, rows in sorted(m for batch in batches for m in batch.months):
+            label = self.sources[number].label
+            first = self.seen.setdefault((force, month), label)
+            if first != label:
+                first, label = sorted([first, label])
+                raise IngestError(label, f"{force} {month} is also in {first}; give each month once")
             if force in NON_TERRITORIAL:
                 others[force, month] += rows
+        self.rows += sum(batch.rows for batch in batches)
+        self.repeats += sum(batch.repeats for batch in batches)
         self.summary.others.append(pd.DataFrame([(name, month, rows) for (name, month), rows in others.items()],
                                                 columns=["name", "month", "rows"]))
-        for name in ("months", "falls"):
-            con.execute(f"drop table {name}")
-        for name in ("month_dict", "force_dict", "lsoa_dict", "crime_dict"):
-            con.unregister(name)
+        pq.write_table(pa.concat_tables([b.classed for b in batches]), self._spill_file(CLASSED_TABLE, self.months))
+        pq.write_table(pa.concat_tables([b.hexes for b in batches]), self._spill_file(HEX_TABLE, self.months))
         self.months += 1
 
     def _spill_file(self, table: str, number: int) -> Path:
@@ -619,82 +841,30 @@ class _Reader:
         files = ", ".join(_sql_path(self._spill_file(table, n)) for n in range(self.months))
         return f"read_parquet([{files}])"
 
-    def _cells(self, points: pa.Table, point: pa.Array) -> pa.Array:
-        """The H3 cell of each row with a location (null for the others).
 
-        The points recur month after month: the month's distinct points are looked up in the cells of the
-        points met before (table cells), and h3 runs only for points never met."""
-        con = self.con
-        con.register("points", points.append_column("point_i", pa.array(np.arange(points.num_rows))))
-        found = con.execute("select p.point_i, c.cell from points p left join cells c using (longitude, latitude)"
-                            ).fetchnumpy()
-        con.unregister("points")
-        cell_of_point = np.zeros(points.num_rows, dtype=np.uint64)
-        cell_of_point[found["point_i"]] = np.ma.filled(found["cell"], 0)
-        missing = found["point_i"][np.ma.getmaskarray(found["cell"])]
-        if len(missing):
-            lat = points.column("latitude").to_numpy()[missing].tolist()
-            lng = points.column("longitude").to_numpy()[missing].tolist()
-            to_cell = h3_int.latlng_to_cell  # the integer form: no string made per point
-            cell_of_point[missing] = list(map(to_cell, lat, lng, [HEX_RESOLUTION] * len(missing)))
-            # distinct: two files of a month may share a point
-            con.register("added", pa.table({"longitude": lng, "latitude": lat,
-                                            "cell": pa.array(cell_of_point[missing], pa.uint64())}))
-            con.execute("insert into cells select distinct * from added")
-            con.unregister("added")
-        located = point.is_valid().to_numpy(zero_copy_only=False)
-        cells = np.zeros(len(point), dtype=np.uint64)
-        cells[located] = cell_of_point[point.drop_null().to_numpy()]
-        return pa.array(cells, pa.uint64(), mask=~located)
+def _balanced(numbers: list[int], sources: list[Source], parts: int) -> list[list[int]]:
+    """The files split into at most `parts` batches of about the same size (largest first, each to the lightest
+    batch), each batch in file order."""
+    batches: list[list[int]] = [[] for _ in range(min(parts, len(numbers)))]
+    sizes = [0] * len(batches)
+    for number in sorted(numbers, key=lambda n: -sources[n].size):
+        lightest = sizes.index(min(sizes))
+        batches[lightest].append(number)
+        sizes[lightest] += sources[number].size
+    return [sorted(batch) for batch in batches]
 
-    def _validate(self) -> dict[tuple[int, str | None, str | None, bool], int]:
-        """Months, forces and crime types checked once per distinct value; the line is found only for a message.
 
-        Returns the rows of each (file number, month, force, no crime type) of the month."""
-        known = set(self.forces["police_uk_name"]) | set(NON_TERRITORIAL)
-        last = dt.date.today()
-        month_text = [r[0] for r in self.con.execute("select month_text from month_dict order by month_i").fetchall()]
-        falls = [r[0] for r in self.con.execute("select falls_within from force_dict order by force_i").fetchall()]
-        codes = self.con.execute("select file_no, month_i, force_i, crime_i is null, count(*) from codes group by all"
-                                 ).fetchall()
-        rows = {(file_no, None if m is None else month_text[m], None if f is None else falls[f], no_type): n
-                for file_no, m, f, no_type, n in codes}
-        values = sorted(rows, key=lambda v: (v[0], v[1] is None, v[1] or "", v[2] is None, v[2] or "", v[3]))
-        for file_no, month, force, no_type in values:
-            source = self.sources[file_no]
-            if not _possible_month(month, last):
-                raise IngestError(source.label, f"impossible month '{month}' (expected YYYY-MM from 2010-12 to this "
-                                  "month)", line=_line_of(source, "Month", month))
-            if MONTH_NAME.fullmatch(source.batch) and month != source.batch:
-                raise IngestError(source.label, f"Month '{month}' is not {source.batch}, the month in the file name; "
-                                  "give each month in its own file", line=_line_of(source, "Month", month))
-            if force not in known:
-                raise IngestError(source.label, f"unknown force '{force}' in 'Falls within'",
-                                  line=_line_of(source, "Falls within", force))
-            if no_type:
-                raise IngestError(source.label, "a row has no Crime type", line=_line_of(source, "Crime type", None))
-        # Text that reaches the tables and their downloads: a cell a spreadsheet would run as a formula is no
-        # crime type or LSOA name (OWASP's CSV-injection characters).
-        for column, table, name, index in (("Crime type", "crime_dict", "crime_type", "crime_i"),
-                                           ("LSOA name", "lsoa_dict", "lsoa_name", "lsoa_i")):
-            formula = f"left(d.{name}, 1) in ('=', '+', '-', '@', chr(9), chr(13))"
-            if not self.con.execute(f"select count(*) from {table} d where {formula}").fetchall()[0][0]:
-                continue  # the month's few distinct names are clean: no row needs looking at
-            bad = self.con.execute(
-                f"""select d.{name}, min(c.file_no) from {table} d join codes c using ({index})
-                    where {formula} group by 1 order by 2, 1 limit 1"""
-            ).fetchone()
-            if bad:
-                source = self.sources[bad[1]]
-                raise IngestError(source.label, f"{column} '{bad[0][:40]}' begins with '{bad[0][:1]}': a spreadsheet "
-                                  f"formula, not a {column.lower()}", line=_line_of(source, column, bad[0]))
-        for file_no, month, force, _ in values:
-            label = self.sources[file_no].label
-            first = self.seen.setdefault((str(force), str(month)), label)
-            if first != label:
-                first, label = sorted([first, label])
-                raise IngestError(label, f"{force} {month} is also in {first}; give each month once")
-        return rows
+def _results(queued: list[Future[_Batch]]) -> list[_Batch]:
+    """Every batch of a month; where files are refused, the first of them in file order is reported."""
+    batches, refused = [], []
+    for future in queued:
+        try:
+            batches.append(future.result())
+        except _Refused as problem:
+            refused.append(problem)
+    if refused:
+        raise min(refused, key=lambda problem: problem.number).error from None
+    return batches
 
 
 def _possible_month(month: str | None, last: dt.date) -> bool:
@@ -749,7 +919,7 @@ def ingest(paths: list[Path], data_dir: Path) -> IngestReport:
 
             def build(staging: Path, current: Path | None) -> dict:
                 counts = _write_table(con, COUNTS_SQL.format(classed), current, staging, COUNTS_TABLE)
-                _write_table(con, reader.spilled(HEX_TABLE), current, staging, HEX_TABLE)
+                _write_table(con, HEX_SQL.format(reader.spilled(HEX_TABLE)), current, staging, HEX_TABLE)
                 _write_table(con, UNMATCHED_SQL.format(classed), current, staging, UNMATCHED_TABLE)
                 months = con.execute(f"""select force_code, min(month), max(month), count(distinct month)
                                          from read_parquet({_sql_path(counts)}) group by all order by force_code""").fetchall()
