@@ -10,6 +10,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+import h3
 import pandas as pd
 import pytest
 
@@ -40,15 +41,16 @@ def _lookup() -> dict[str, tuple[str, str]]:
     return found
 
 
-def _raw(zips: list[Path]) -> tuple[Counter, Counter, Counter, Counter]:
-    """Rows per (force name, month), per (force name, month, CSP or None), the same less ASB, and merged districts."""
+def _raw(zips: list[Path]) -> tuple[Counter, Counter, Counter, Counter, Counter]:
+    """Rows per (force name, month), per (force name, month, CSP or None), the same less ASB, merged districts, and
+    located rows per (force, month, H3 cell by h3-py, crime type)."""
     forces = pd.read_csv(REPO_ROOT / "data" / "reference" / "forces.csv", dtype=str, keep_default_na=False)
     codes = dict(zip(forces["police_uk_name"], forces["pfa_code"], strict=True))
     lookup = _lookup()
     # merged or renamed district -> its force, through the districts it replaced
     merged = {new: lookup[next(iter(olds))][1] for new, olds in police_uk.split_districts().items()}
     merged |= {alias: lookup[target][1] for alias, target in police_uk.ALIASES.items()}
-    rows, by_csp, crimes, merged_rows = Counter(), Counter(), Counter(), Counter()
+    rows, by_csp, crimes, merged_rows, cells = Counter(), Counter(), Counter(), Counter(), Counter()
     for archive in zips:
         with zipfile.ZipFile(archive) as bundle:
             for member in bundle.namelist():
@@ -69,7 +71,11 @@ def _raw(zips: list[Path]) -> tuple[Counter, Counter, Counter, Counter]:
                             csp = "merged"
                         by_csp[codes[force], month, csp] += 1
                         crimes[codes[force], month] += row["Crime type"] != ASB
-    return rows, by_csp, crimes, merged_rows
+                        if row["Longitude"] and row["Latitude"]:
+                            cell = h3.latlng_to_cell(float(row["Latitude"]), float(row["Longitude"]),
+                                                     police_uk.HEX_RESOLUTION)
+                            cells[codes[force], month, cell, row["Crime type"]] += 1
+    return rows, by_csp, crimes, merged_rows, cells
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +89,7 @@ def test_every_force_month_and_csp_matches_an_independent_count(national: tuple[
     data_dir, report = national
     counts = pd.read_parquet(data_dir / "current" / f"{police_uk.COUNTS_TABLE}.parquet")
     counts["month"] = pd.to_datetime(counts["month"]).dt.strftime("%Y-%m")
-    raw, by_csp, crimes, _ = _raw(ZIPS)
+    raw, by_csp, crimes, _, _ = _raw(ZIPS)
     forces = pd.read_csv(REPO_ROOT / "data" / "reference" / "forces.csv", dtype=str, keep_default_na=False)
     codes = dict(zip(forces["police_uk_name"], forces["pfa_code"], strict=True))
     totals = counts.groupby(["force_code", "month"])["count"].sum()
@@ -116,6 +122,15 @@ def test_every_force_month_and_csp_matches_an_independent_count(national: tuple[
     assert set(counts["force_code"]) == {codes[f] for f, _ in raw if f not in OTHERS}
     assert counts["count"].sum() == sum(v for (f, _), v in raw.items() if f not in OTHERS)
     assert "peak memory:" in report
+
+
+def test_every_hexagon_matches_h3_py_on_the_raw_rows(national: tuple[Path, str]) -> None:
+    """The ingest's H3 cells (h3ronpy, once per distinct point) are h3-py's latlng_to_cell of every located row."""
+    data_dir, _ = national
+    hexes = pd.read_parquet(data_dir / "current" / f"{police_uk.HEX_TABLE}.parquet")
+    got = {(f, f"{m:%Y-%m}", c, t): int(n) for f, m, c, t, n in hexes[["force_code", "month", "h3_cell", "crime_type",
+                                                                       "count"]].itertuples(index=False)}
+    assert got == dict(_raw(ZIPS)[4])
 
 
 def test_btp_is_reported_and_not_loaded(tmp_path: Path) -> None:

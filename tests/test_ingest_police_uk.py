@@ -302,6 +302,20 @@ def test_only_rows_equal_in_every_field_are_repeats(tmp_path: Path) -> None:
     assert twice.rows == len(month_rows()) + 3
 
 
+def test_repeats_are_found_where_lines_are_not_records(tmp_path: Path) -> None:
+    """A blank line, or a line break inside a quoted field, and the same rows repeated: counted as where each
+    record is one line (the whole file is read again to compare every field)."""
+    first = crime("2024-01", crime_id="b" * 64)
+    broken = [*first[:6], '"On or near\nArmada Way"', *first[7:]]
+    rows = [*month_rows(), first, first, broken, broken]
+    path = write(street(tmp_path / "in", "2024-01"), rows)
+    lines = path.read_text().split("\n")
+    path.write_text("\n".join([*lines[:3], "", *lines[3:]]))  # a blank line among the records
+    report = police_uk.ingest([path], tmp_path / "data")
+    assert "counted as police.uk publishes them: 2" in str(report), str(report)
+    assert report.rows == len(rows)
+
+
 # --------------------------------------------------------------------------- a second force
 
 def test_second_force_ingests_beside_the_first(tmp_path: Path, published: Path) -> None:

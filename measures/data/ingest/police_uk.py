@@ -36,11 +36,12 @@ import os
 import re
 import resource
 import tempfile
+import threading
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -192,10 +193,10 @@ def _check_header(source: Source, raw: bytes) -> None:
 
 # Text columns arrive dictionary-encoded: a file's few thousand distinct months, forces, LSOA names, crime types and
 # Crime IDs are held once, and its rows are counted by their small integer codes, on the reading thread; coordinates
-# as numbers. The first read converts only the columns the counts need, Crime ID and the outcome (converting the
-# other four costs about a quarter of the read): a file is read again in full only when rows sharing a Crime ID agree
-# in all of these (see _exact_repeats). UTF-8 is checked once over the whole file (_check_utf8), not per column.
-READ = [*NEEDED, "Crime ID", "Last outcome category"]
+# as numbers. The read converts only the columns the counts need and Crime ID (converting the other five costs about
+# a third of the read): rows sharing a Crime ID that agree in all of these are read again, every field, from their own
+# lines (see _exact_repeats). UTF-8 is checked once over the whole file (_check_utf8), not per column.
+READ = [*NEEDED, "Crime ID"]
 _TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -238,9 +239,12 @@ class _Places:
     splits: dict[tuple[str, int], str]  # (merged district key, MSOA number) -> key of the old district it lies in
     territorial: dict[str, str]  # police.uk force name -> force area code, for the forces with CSPs
     known: frozenset[str]  # every force name a file may hold (territorial and NON_TERRITORIAL)
-    # (force area code, LSOA name or None, has a location) -> CLASS_SCHEMA row. Threads add to it side by side:
-    # a key is always given the same value, so a race only works a row out twice.
-    counted_in: dict[tuple[str, str | None, bool], tuple[str, str, str, str | None, str | None]]
+    # Where rows are counted: CLASS_SCHEMA rows, each once, and each force's LSOA names (and, for rows without one,
+    # (None, has a location)) -> its area here. Reading threads add to them side by side, under the lock.
+    areas: list[tuple[str, str, str, str | None, str | None]] = field(default_factory=list)
+    area_index: dict[tuple[str, str, str, str | None, str | None], int] = field(default_factory=dict)
+    area_of: dict[str, dict[str | tuple[None, bool], int]] = field(default_factory=lambda: defaultdict(dict))
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(cls) -> _Places:
@@ -250,29 +254,49 @@ class _Places:
         forces = config.forces()
         territorial = {name: code for name, code in zip(forces["police_uk_name"], forces["pfa_code"], strict=True)
                        if name not in NON_TERRITORIAL}
-        return cls(lookup, splits, territorial, frozenset(territorial) | frozenset(NON_TERRITORIAL), {})
+        return cls(lookup, splits, territorial, frozenset(territorial) | frozenset(NON_TERRITORIAL))
 
-    def place(self, lsoa_name: str) -> tuple[str | None, str | None, str | None, str | None]:
-        """(district name, district code, CSP code, force area code) of an LSOA name; None where not found.
+    def places(self, lsoa_names: list[str]) -> list[tuple[str | None, str | None, str | None, str | None]]:
+        """(district name, district code, CSP code, force area code) of each LSOA name; None where not found.
 
-        The name is "<district name> <MSOA, 3 digits><letter>"; a district merged across CSPs takes the old district
-        its MSOA lies in (data/reference/split_district_msoas.csv)."""
-        match = LSOA_NAME.fullmatch(lsoa_name)
-        if match is None or not match.group(1):
-            return None, None, None, None
-        key = _district_key(match.group(1))
-        lad_code, csp_code, pfa_code = self.lookup.get(self.splits.get((key, int(match.group(2))), key),
-                                                       (None, None, None))
-        return match.group(1), lad_code, csp_code, pfa_code
+        The name is "<district name> <MSOA, 3 digits><letter>" (matched in C++, RE2); a district merged across CSPs
+        takes the old district its MSOA lies in (data/reference/split_district_msoas.csv)."""
+        parts = pc.extract_regex(pa.array(lsoa_names, pa.string()), LSOA_NAME)
+        found: list[tuple[str | None, str | None, str | None, str | None]] = []
+        for district, msoa in zip(parts.field("district").to_pylist(), parts.field("msoa").to_pylist(), strict=True):
+            if not district:
+                found.append((None, None, None, None))
+                continue
+            key = _district_key(district)
+            found.append((district, *self.lookup.get(self.splits.get((key, int(msoa)), key), (None, None, None))))
+        return found
 
-    def counted(self, force_code: str, lsoa_name: str | None, located: bool) -> tuple[str, str, str, str | None,
-                                                                                       str | None]:
-        """Where a row of `force_code` is counted: (force, area code, area type, reason, district name), the reason
-        and district only for the force's unassigned bucket."""
-        found = self.counted_in.get((force_code, lsoa_name, located))
-        if found is None:
-            district, lad_code, csp_code, pfa_code = (None,) * 4 if lsoa_name is None else self.place(lsoa_name)
-            if lsoa_name is None and not located:
+    def areas_of(self, force_code: str, names: list[str | tuple[None, bool]]) -> list[int]:
+        """The area (in self.areas) where rows of `force_code` with each of these LSOA names are counted."""
+        known = self.area_of[force_code]
+        found = [known.get(name) for name in names]
+        missing = [at for at, area in enumerate(found) if area is None]
+        if missing:
+            areas = self.counted(force_code, [names[at] for at in missing])
+            with self.lock:
+                for at, area in zip(missing, areas, strict=True):
+                    index = self.area_index.setdefault(area, len(self.areas))
+                    if index == len(self.areas):
+                        self.areas.append(area)
+                    found[at] = known[names[at]] = index
+        return found  # type: ignore[return-value]  # no None is left
+
+    def counted(self, force_code: str, names: list[str | tuple[None, bool]]) -> list[tuple[str, str, str, str | None,
+                                                                                             str | None]]:
+        """Where rows of `force_code` with these LSOA names (or none: (None, has a location)) are counted:
+        (force, area code, area type, reason, district name), the reason and district only for the force's
+        unassigned bucket."""
+        text = [name for name in names if isinstance(name, str)]
+        placed = dict(zip(text, self.places(text), strict=True))
+        areas: list[tuple[str, str, str, str | None, str | None]] = []
+        for name in names:
+            district, lad_code, csp_code, pfa_code = placed[name] if isinstance(name, str) else (None,) * 4
+            if name == (None, False):
                 reason: str | None = "no location"
             elif district is None:
                 reason = "LSOA name not recognised"
@@ -284,10 +308,9 @@ class _Places:
                 reason = "district has no single CSP"
             else:
                 reason = None
-            found = ((force_code, str(csp_code), "csp", None, None) if reason is None else
-                     (force_code, f"UNASSIGNED-{force_code}", "unassigned", reason, district or ""))
-            self.counted_in[force_code, lsoa_name, located] = found
-        return found
+            areas.append((force_code, str(csp_code), "csp", None, None) if reason is None else
+                         (force_code, f"UNASSIGNED-{force_code}", "unassigned", reason, district or ""))
+        return areas
 
 
 @dataclass(frozen=True)
@@ -377,22 +400,24 @@ def _read_batch(numbers: list[int], sources: list[Source], places: _Places, know
     dates = pa.array([dt.date(int(m[:4]), int(m[5:7]), 1) for m in month.dictionary.to_pylist()], pa.date32())
     forces = [places.territorial.get(name) for name in force.dictionary.to_pylist()] + [None]
 
-    # Where each row is counted, worked out once per (force, LSOA name) met: two more entries after the names, for
-    # rows without an LSOA name, with and without a location.
-    names = lsoa.dictionary.to_pylist() + [None, None]
+    # Where each row is counted (an area of _Places.areas), looked up once per (force, LSOA name) of the batch: two
+    # more entries after the names, for rows without an LSOA name, without and with a location.
+    names: list[str | tuple[None, bool]] = [*lsoa.dictionary.to_pylist(), (None, False), (None, True)]
     entry = np.where(lsoa_code < len(names) - 2, lsoa_code, len(names) - 2 + located)
     present, pair_of_row = _distinct(force_code * len(names) + entry, len(forces) * len(names))
-    where: dict[tuple[str, str, str, str | None, str | None], int] = {}
-    class_of_pair = np.array([-1 if forces[p // len(names)] is None else where.setdefault(
-        places.counted(str(forces[p // len(names)]), names[p % len(names)], bool(p % len(names) == len(names) - 1)),
-        len(where)) for p in present.tolist()], np.int64)
-    row_class = class_of_pair[pair_of_row] if len(present) else np.full(len(entry), -1)
-    counted = row_class >= 0
-    (m, c, t), n = _count_by([(month_code[counted], len(dates) + 1), (row_class[counted], max(1, len(where))),
+    area_of_pair = np.full(len(present), -1, np.int64)
+    for code, force_area in enumerate(forces):
+        if force_area is not None:  # BTP's and Northern Ireland's rows are reported, not counted in an area
+            pairs = np.flatnonzero(present // len(names) == code)
+            area_of_pair[pairs] = places.areas_of(force_area, [names[e] for e in (present[pairs] % len(names)).tolist()])
+    row_area = area_of_pair[pair_of_row] if len(present) else np.full(len(entry), -1)
+    counted = row_area >= 0
+    (m, a, t), n = _count_by([(month_code[counted], len(dates) + 1), (row_area[counted], max(1, len(places.areas))),
                               (crime_code[counted], len(crime.dictionary) + 1)])
-    class_table = pa.table([list(c) for c in zip(*where, strict=True)] or [[]] * len(CLASS_SCHEMA),
-                           schema=CLASS_SCHEMA)
-    classed = pa.table([dates.take(pa.array(m)), *class_table.take(pa.array(c)).columns,
+    used = np.unique(a)
+    areas = pa.table([list(c) for c in zip(*(places.areas[i] for i in used.tolist()), strict=True)] or
+                     [[]] * len(CLASS_SCHEMA), schema=CLASS_SCHEMA)
+    classed = pa.table([dates.take(pa.array(m)), *areas.take(pa.array(np.searchsorted(used, a))).columns,
                         crime.dictionary.take(pa.array(t)), pa.array(n, pa.int64())], schema=CLASSED_SCHEMA)
 
     cells, new_points = _point_cells(points, known)
@@ -561,24 +586,26 @@ def _exact_repeats(source: Source, table: pa.Table, raw: bytes) -> int:
     publishes them, and reported. More than REPEAT_ALLOWANCE rows and REPEAT_SHARE of the file are not
     police.uk's: a file pasted twice, or rows copied in, which would count crimes twice: refused.
 
-    `table` holds the columns of the first read (READ): rows that differ there differ, so only in a file with
-    rows that share a Crime ID and agree in all of READ (30 of the 239 files of that set) are those rows read
-    again, every field, from their own lines (_records).
-    """
+    `table` holds the columns read (READ): rows that differ there differ, so only in a file with rows that share
+    a Crime ID and agree in all of READ (55 of the 239 files of that set) are those rows read again, every field,
+    from their own lines (_records), or, where lines are not records one to one, the whole file."""
     ids = table.column("Crime ID").chunk(0)
-    uses = np.bincount(ids.indices.drop_null().to_numpy(), minlength=len(ids.dictionary))
-    repeated = np.flatnonzero(uses > 1)
-    if len(repeated) == 0:
+    id_code = ids.indices.fill_null(-1).to_numpy()
+    uses = np.bincount(id_code[id_code >= 0], minlength=len(ids.dictionary))
+    shared = np.flatnonzero(id_code >= 0)
+    shared = shared[uses[id_code[shared]] > 1]  # rows whose Crime ID another row has
+    if len(shared) == 0:
         return 0
-    shared = pc.is_in(ids.indices, value_set=pa.array(repeated, pa.int32()))
-    if pc.max(_repeat_groups(table.filter(shared)).column("Crime ID_count")).as_py() < 2:
+    read = np.column_stack([_row_codes(table.column(c).chunk(0))[shared] for c in table.column_names])
+    if len(np.unique(read, axis=0)) == len(shared):
         return 0  # rows that share a Crime ID differ in a column read: no row repeats another
-    records = _records(raw, np.flatnonzero(shared.to_numpy(zero_copy_only=False)), table.num_rows)
+    records = _records(raw, shared, table.num_rows)
     if records is not None:
         repeats = len(records) - len(set(records))
     else:  # lines are not records one to one: the whole file read again, every column
         full = _parse(source, raw, _CONVERT)
-        same_id = pc.is_in(full.column("Crime ID").cast(pa.string()), value_set=ids.dictionary.take(pa.array(repeated)))
+        same_id = pc.is_in(full.column("Crime ID").cast(pa.string()), value_set=ids.dictionary.take(
+            pa.array(np.flatnonzero(uses > 1))))
         repeats = int(pc.sum(pc.subtract(_repeat_groups(full.filter(same_id)).column("Crime ID_count"), 1)).as_py() or 0)
     with_id = len(ids) - ids.null_count
     if repeats > max(REPEAT_ALLOWANCE, REPEAT_SHARE * with_id):
@@ -588,6 +615,13 @@ def _exact_repeats(source: Source, table: pa.Table, raw: bytes) -> int:
                           f"field{copy}): police.uk's own files repeat at most 0.7% of their rows; give each crime "
                           "once", line=line)
     return repeats
+
+
+def _row_codes(column: pa.Array) -> np.ndarray:
+    """Each row's value as an integer: its dictionary code (-1 if empty), or a number's bits."""
+    if pa.types.is_dictionary(column.type):
+        return column.indices.fill_null(-1).to_numpy().astype(np.int64)
+    return column.to_numpy(zero_copy_only=False).astype(np.float64).view(np.int64)  # empty: NaN
 
 
 def _records(raw: bytes, rows: np.ndarray, records: int) -> list[tuple[str, ...]] | None:
@@ -710,7 +744,7 @@ def _lookup(districts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "lad_code", "csp_code", "pfa_code"])
 
 
-LSOA_NAME = re.compile(r"(.*) ([0-9]{3})[A-Z]")  # "<district name> <MSOA, 3 digits><letter>"
+LSOA_NAME = r"^(?P<district>.*) (?P<msoa>[0-9]{3})[A-Z]$"  # "<district name> <MSOA, 3 digits><letter>"
 
 # The month's spills. Rows of territorial forces by where they are counted (a CSP, or the force's unassigned bucket
 # with its reason and district) and crime type, a few hundred a file (_read): the count table, the unmatched table
