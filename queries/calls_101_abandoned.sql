@@ -4,6 +4,7 @@
 --   $force       police force area code (e.g. E23000035)
 --   $from, $to   first and last month (DATE, first of month), inclusive
 -- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
+-- Reads the staging model calls_101_area_month (queries/staging/).
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
@@ -12,17 +13,6 @@
 --   numerator     abandoned calls
 --   denominator   all calls received
 --   illustrative  whether any of the month's rows were loaded as illustrative (generated) data
-with monthly as (
-    select c.month, c.area_code, a.area_type,
-           sum(c.abandoned) as abandoned,
-           sum(c.calls) as calls,
-           bool_or(c.illustrative) as illustrative
-    from calls_101_monthly c
-    join areas a on a.area_code = c.area_code
-    where a.force_code = $force
-      and c.month between $from and $to
-    group by c.month, c.area_code, a.area_type
-)
 select
     month as period_start,
     last_day(month) as period_end,
@@ -31,6 +21,8 @@ select
     abandoned::double as numerator,
     calls::double as denominator,
     illustrative
-from monthly
-where calls > 0
+from calls_101_area_month
+where force_code = $force
+  and month between $from and $to
+  and calls > 0
 order by period_start, area_type, area_code

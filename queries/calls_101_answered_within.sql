@@ -6,6 +6,7 @@
 --   $from, $to   first and last month (DATE, first of month), inclusive
 --   $minutes     10 or 20: the table counts calls answered within each (answered_within_<N>min)
 -- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
+-- Reads the staging model calls_101_area_month (queries/staging/).
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
@@ -15,16 +16,12 @@
 --   denominator   all calls received
 --   illustrative  whether any of the month's rows were loaded as illustrative (generated) data
 with monthly as (
-    select c.month, c.area_code, a.area_type,
+    select month, area_code, area_type, calls, illustrative,
            -- a month loaded before the table had the 10-minute count has none: a gap, not a zero
-           sum(case $minutes when 10 then c.answered_within_10min when 20 then c.answered_within_20min end) as within,
-           sum(c.calls) as calls,
-           bool_or(c.illustrative) as illustrative
-    from calls_101_monthly c
-    join areas a on a.area_code = c.area_code
-    where a.force_code = $force
-      and c.month between $from and $to
-    group by c.month, c.area_code, a.area_type
+           case $minutes when 10 then answered_within_10min when 20 then answered_within_20min end as within
+    from calls_101_area_month
+    where force_code = $force
+      and month between $from and $to
 )
 select
     month as period_start,

@@ -4,6 +4,7 @@
 --   $force       police force area code (e.g. E23000035)
 --   $from, $to   first and last month (DATE, first of month), inclusive
 -- The force row is not here: measures.core.pipeline adds it once for every measure, as the sum of these rows.
+-- Reads the staging model calls_101_area_month (queries/staging/).
 -- Columns:
 --   period_start  first day of the month
 --   period_end    last day of the month
@@ -14,18 +15,6 @@
 --   numerator_sq  sum of the squared waits (minutes squared), for the interval of the mean
 --   illustrative  whether any of the month's rows were loaded as illustrative (generated) data
 -- A month with no answered calls for an area has no row.
-with monthly as (
-    select c.month, c.area_code, a.area_type,
-           sum(c.wait_minutes_sum) as wait_sum,
-           sum(c.wait_minutes_sumsq) as wait_sumsq,
-           sum(c.answered) as answered,
-           bool_or(c.illustrative) as illustrative
-    from calls_101_monthly c
-    join areas a on a.area_code = c.area_code
-    where a.force_code = $force
-      and c.month between $from and $to
-    group by c.month, c.area_code, a.area_type
-)
 select
     month as period_start,
     last_day(month) as period_end,
@@ -35,6 +24,8 @@ select
     answered::double as denominator,
     wait_sumsq::double as numerator_sq,
     illustrative
-from monthly
-where answered > 0
+from calls_101_area_month
+where force_code = $force
+  and month between $from and $to
+  and answered > 0
 order by period_start, area_type, area_code

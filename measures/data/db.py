@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from measures.data import config, store
 from measures.paths import QUERIES_DIR
 
+STAGING_DIR = QUERIES_DIR / "staging"
 QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -65,6 +66,7 @@ def connect(data_dir: Path, lockdown: bool = True) -> duckdb.DuckDBPyConnection:
         for parquet in sorted(current.glob("*.parquet")):
             path = str(data_dir / store.CURRENT / parquet.name).replace("'", "''")
             con.execute(f"create view {parquet.stem} as select * from read_parquet('{path}')")
+    _create_staging_views(con)
     if lockdown:
         con.execute("set enable_external_access = false")  # no file, network or extension access from here on
         con.execute("set lock_configuration = true")
@@ -90,6 +92,19 @@ def _load_published_tables(con: duckdb.DuckDBPyConnection, data_dir: Path, attem
                 con.execute(f"create or replace table {name} as select * from incoming_table")
                 con.unregister("incoming_table")
         return
+
+
+def _create_staging_views(con: duckdb.DuckDBPyConnection) -> None:
+    """queries/staging/<name>.sql as views (dbt's staging models: a step several queries share, written once),
+    each where the tables its header names ('-- Reads: a, b') are there."""
+    present = tables(con)
+    for path in sorted(STAGING_DIR.glob("*.sql")):
+        sql = path.read_text()
+        reads = re.search(r"^-- Reads: (.+)$", sql, re.MULTILINE)
+        if reads is None:
+            raise ValueError(f"{path}: a staging model names the tables it reads ('-- Reads: a, b')")
+        if {name.strip() for name in reads.group(1).split(",")} <= present:
+            con.execute(f"create view {path.stem} as {sql}")
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
