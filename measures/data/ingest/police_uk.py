@@ -6,7 +6,8 @@ The month is the unit of work: a month's files are split into batches of about t
 side on worker threads (typed, only the needed columns, text dictionary-encoded), checked, placed and counted
 there: each row's LSOA name and force give where it is counted (worked out once per name and force in the run),
 its point its H3 cell (h3ronpy, once per point met), and the batch's rows become a few hundred counts a file,
-which go to spill files on disk. Memory follows the largest month (two at most), not the whole input. The
+which go to spill files on disk. The threads go on to the next month's batches while a month's last ones
+finish; memory follows the few batches waiting or running (QUEUED_BATCHES a thread), not the whole input. The
 tables are sorted and published once, at the end, streamed from DuckDB (whose sort spills to disk) into Parquet.
 
 Every row is accounted for. A row maps to its district through the LSOA name
@@ -38,8 +39,8 @@ import resource
 import tempfile
 import threading
 import zipfile
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,12 +334,14 @@ class _Points:
         found = self.points[at] == points
         return np.where(found, self.cells[at], 0).astype(np.uint64), found
 
-    def add(self, other: _Points) -> _Points:
-        """These and other's points (none of them met here before), in order."""
-        order = np.argsort(other.points, kind="stable")
-        points, cells = other.points[order], other.cells[order]
+    def add(self, others: list[_Points]) -> _Points:
+        """These and the others' points, each once, in order: one merge for a month."""
+        points = np.concatenate([o.points for o in others]) if others else self.points[:0]
+        order = np.argsort(points, kind="stable")
+        points, cells = points[order], (np.concatenate([o.cells for o in others]) if others else self.cells[:0])[order]
         unique = np.concatenate([[True], points[1:] != points[:-1]]) if len(points) else np.zeros(0, bool)
-        points, cells = points[unique], cells[unique]  # two batches of a month may meet the same new point
+        unique &= ~self.find(points)[1]  # two batches may meet the same new point, the later one after it was added
+        points, cells = points[unique], cells[unique]
         at = np.searchsorted(self.points, points)
         return _Points(np.insert(self.points, at, points), np.insert(self.cells, at, cells))
 
@@ -363,7 +366,8 @@ class _Refused(Exception):
         self.number, self.error = number, error
 
 
-def _read_batch(numbers: list[int], sources: list[Source], places: _Places, known: _Points) -> _Batch:
+def _read_batch(numbers: list[int], sources: list[Source], places: _Places,
+                known: Callable[[], _Points]) -> _Batch:
     """Typed, strict reads of some files of a month, checked, placed and counted together (a month's batches run side
     by side on worker threads: Arrow, numpy and h3ronpy release the GIL). Per-file steps run file by file; the rest
     runs once for the batch, so its cost is a few calls a batch plus a little per row, not per file."""
@@ -412,22 +416,26 @@ def _read_batch(numbers: list[int], sources: list[Source], places: _Places, know
             area_of_pair[pairs] = places.areas_of(force_area, [names[e] for e in (present[pairs] % len(names)).tolist()])
     row_area = area_of_pair[pair_of_row] if len(present) else np.full(len(entry), -1)
     counted = row_area >= 0
-    (m, a, t), n = _count_by([(month_code[counted], len(dates) + 1), (row_area[counted], max(1, len(places.areas))),
-                              (crime_code[counted], len(crime.dictionary) + 1)])
+    # months and crime types are checked: no row is without one
+    (m, a, t), n = _count_by([(month_code[counted], len(dates)), (row_area[counted], max(1, len(places.areas))),
+                              (crime_code[counted], len(crime.dictionary))])
     used = np.unique(a)
     areas = pa.table([list(c) for c in zip(*(places.areas[i] for i in used.tolist()), strict=True)] or
                      [[]] * len(CLASS_SCHEMA), schema=CLASS_SCHEMA)
     classed = pa.table([dates.take(pa.array(m)), *areas.take(pa.array(np.searchsorted(used, a))).columns,
                         crime.dictionary.take(pa.array(t)), pa.array(n, pa.int64())], schema=CLASSED_SCHEMA)
 
-    cells, new_points = _point_cells(points, known)
+    cells, new_points = _point_cells(points, known())
     cell_values, cell_of_point = np.unique(cells, return_inverse=True)
-    placed = (point >= 0) & np.array([f is not None for f in forces])[force_code]
-    (m, f, c, t), n = _count_by([(month_code[placed], len(dates) + 1), (force_code[placed], len(forces)),
-                                 (cell_of_point[point[placed]], max(1, len(cell_values))),
-                                 (crime_code[placed], len(crime.dictionary) + 1)])
-    hexes = pa.table([dates.take(pa.array(m)), pa.array(forces, pa.string()).take(pa.array(f)),
-                      pa.array(cell_values[c], pa.uint64()), crime.dictionary.take(pa.array(t)),
+    placed = np.flatnonzero((point >= 0) & np.array([f is not None for f in forces])[force_code])
+    # A cell is nearly always in one force's files: (force, cell) pairs first, so the counting table stays small.
+    pairs, pair_of_row = _distinct(force_code[placed] * max(1, len(cell_values)) + cell_of_point[point[placed]],
+                                   len(forces) * max(1, len(cell_values)))
+    (m, c, t), n = _count_by([(month_code[placed], len(dates)), (pair_of_row, max(1, len(pairs))),
+                              (crime_code[placed], len(crime.dictionary))])
+    force_of, cell_of = np.divmod(pairs[c], max(1, len(cell_values)))
+    hexes = pa.table([dates.take(pa.array(m)), pa.array(forces, pa.string()).take(pa.array(force_of)),
+                      pa.array(cell_values[cell_of], pa.uint64()), crime.dictionary.take(pa.array(t)),
                       pa.array(n, pa.int64())], schema=HEX_SPILL_SCHEMA)
     return _Batch(classed, hexes, months, table.num_rows, repeats, new_points)
 
@@ -786,6 +794,7 @@ SCHEMAS = {
                                 ("district_name", pa.large_string()), ("rows", pa.int64())]),
 }
 BATCHES_PER_WORKER = 2  # a month's files in batches of about the same size: two a reading thread keep both busy
+QUEUED_BATCHES = 2  # batches a reading thread has waiting or running: memory holds about this many, not months
 ROW_GROUP = 1 << 20  # rows per Parquet row group (pyarrow's default), cut exactly so the bytes never depend on batching
 SPILL_MEMORY = "1GB"  # DuckDB's limit in the ingest: the final sorts spill to disk beyond it
 
@@ -803,9 +812,9 @@ def _sql_path(path: Path) -> str:
 
 
 class _Reader:
-    """Reads one month at a time: the month's files are split into batches, each read, checked, placed and counted
-    on a reading thread, and the month's counts (a few hundred a file) go to spill files on disk while the next month
-    is read."""
+    """Reads a month at a time: the month's files are split into batches, each read, checked, placed and counted
+    on a reading thread, and the month's counts (a few hundred a file) go to spill files on disk while the next
+    month's batches are read."""
 
     def __init__(self, sources: list[Source], spill: Path) -> None:
         self.sources = sources
@@ -825,21 +834,33 @@ class _Reader:
         months = list(by_month.values())
         places = _Places.load()
         workers = max(1, min(8, os.cpu_count() or 1))
+        # Every batch of every month in order, at most QUEUED_BATCHES a worker waiting or running at a time: the
+        # threads go on to the next month while this one's last batches finish and are written. A batch looks its
+        # points up in every point known when it starts.
+        parts = deque((number, part) for number, numbers in enumerate(months)
+                      for part in _balanced(numbers, self.sources, BATCHES_PER_WORKER * workers))
+        queued: deque[tuple[int, Future[_Batch]]] = deque()
         with ThreadPoolExecutor(workers) as pool:
 
-            def read(numbers: list[int]) -> list[Future[_Batch]]:
-                return [pool.submit(_read_batch, part, self.sources, places, self.points)
-                        for part in _balanced(numbers, self.sources, BATCHES_PER_WORKER * workers)]
+            def top_up() -> None:
+                while parts and len(queued) < QUEUED_BATCHES * workers:
+                    number, part = parts.popleft()
+                    queued.append((number, pool.submit(_read_batch, part, self.sources, places, lambda: self.points)))
 
-            # The next month is read (unzipped, parsed and counted, off the GIL) while this one is written:
-            # at most two months are in memory.
-            queued = read(months[0])
-            self._prepare()  # while the first month is read
+            top_up()
+            self._prepare()  # while the first batches are read
             for number in range(len(months)):
-                batches = _results(queued)
-                for batch in batches:
-                    self.points = self.points.add(batch.new_points)
-                queued = read(months[number + 1]) if number + 1 < len(months) else []
+                month: list[Future[_Batch]] = []
+                while queued and queued[0][0] == number:
+                    month.append(queued.popleft()[1])
+                    top_up()
+                try:
+                    batches = _results(month)
+                except BaseException:
+                    for _, future in queued:
+                        future.cancel()  # a refused month: what has not started does not
+                    raise
+                self.points = self.points.add([batch.new_points for batch in batches])
                 self._month(batches)
         return self.summary
 
