@@ -316,6 +316,21 @@ def test_repeats_are_found_where_lines_are_not_records(tmp_path: Path) -> None:
     assert report.rows == len(rows)
 
 
+def test_counting_by_sorting_gives_what_counting_by_table_gives() -> None:
+    """_count_by counts with a table of every combination when they are few, else by sorting (a batch of many
+    months, forces or cells): both give the same combinations and rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(16)
+    columns = [(rng.integers(0, 7, 5000), 7), (rng.integers(0, 40, 5000), 40), (rng.integers(0, 15, 5000), 15)]
+    by_table, rows = police_uk._count_by(columns)
+    wide = [(values, codes * 1000) for values, codes in columns]  # the same codes, far more combinations possible
+    by_sort, sorted_rows = police_uk._count_by(wide)
+    assert 7 * 40 * 15 <= 4 * 5000 + (1 << 16) < 7000 * 40000 * 15000  # one takes each path
+    assert sorted(zip(*by_table, rows, strict=True)) == sorted(zip(*by_sort, sorted_rows, strict=True))
+    assert rows.sum() == 5000 and len(rows) == len({tuple(v[i] for v, _ in columns) for i in range(5000)})
+
+
 # --------------------------------------------------------------------------- a second force
 
 def test_second_force_ingests_beside_the_first(tmp_path: Path, published: Path) -> None:

@@ -113,13 +113,6 @@ class Source:
         return f"{self.path}:{self.member}" if self.member else str(self.path)
 
     @property
-    def force(self) -> str:
-        """The force in the file name (YYYY-MM-<force>-street.csv), under which its names and points are kept."""
-        name = Path(self.member or self.path.name).name
-        match = re.fullmatch(r"\d{4}-\d{2}-(.*)-street\.csv", name)
-        return match.group(1) if match else name
-
-    @property
     def batch(self) -> str:
         """The month in the file name (YYYY-MM-...), so one month is read at a time."""
         name = Path(self.member or self.path.name).name
@@ -328,9 +321,9 @@ class _Points:
 
     def find(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cell, met before) of each point."""
-        at = np.minimum(np.searchsorted(self.points, points), max(0, len(self.points) - 1))
         if not len(self.points):
             return np.zeros(len(points), np.uint64), np.zeros(len(points), bool)
+        at = np.minimum(np.searchsorted(self.points, points), len(self.points) - 1)
         found = self.points[at] == points
         return np.where(found, self.cells[at], 0).astype(np.uint64), found
 
@@ -400,7 +393,7 @@ def _read_batch(numbers: list[int], sources: list[Source], places: _Places,
         raise refused
     month, force, lsoa, crime = (table.column(c).chunk(0) for c in ("Month", "Falls within", "LSOA name", "Crime type"))
     month_code, force_code, lsoa_code, crime_code = map(_codes, (month, force, lsoa, crime))
-    months = _check_values(files, numbers, file_of, month, force, crime, lsoa, places)
+    months = _check_values(files, numbers, file_of, (month, month_code), (force, force_code), crime, lsoa, places)
     dates = pa.array([dt.date(int(m[:4]), int(m[5:7]), 1) for m in month.dictionary.to_pylist()], pa.date32())
     forces = [places.territorial.get(name) for name in force.dictionary.to_pylist()] + [None]
 
@@ -429,11 +422,11 @@ def _read_batch(numbers: list[int], sources: list[Source], places: _Places,
     cell_values, cell_of_point = np.unique(cells, return_inverse=True)
     placed = np.flatnonzero((point >= 0) & np.array([f is not None for f in forces])[force_code])
     # A cell is nearly always in one force's files: (force, cell) pairs first, so the counting table stays small.
-    pairs, pair_of_row = _distinct(force_code[placed] * max(1, len(cell_values)) + cell_of_point[point[placed]],
-                                   len(forces) * max(1, len(cell_values)))
-    (m, c, t), n = _count_by([(month_code[placed], len(dates)), (pair_of_row, max(1, len(pairs))),
+    force_cells, force_cell_of_row = _distinct(
+        force_code[placed] * max(1, len(cell_values)) + cell_of_point[point[placed]], len(forces) * max(1, len(cell_values)))
+    (m, c, t), n = _count_by([(month_code[placed], len(dates)), (force_cell_of_row, max(1, len(force_cells))),
                               (crime_code[placed], len(crime.dictionary))])
-    force_of, cell_of = np.divmod(pairs[c], max(1, len(cell_values)))
+    force_of, cell_of = np.divmod(force_cells[c], max(1, len(cell_values)))
     hexes = pa.table([dates.take(pa.array(m)), pa.array(forces, pa.string()).take(pa.array(force_of)),
                       pa.array(cell_values[cell_of], pa.uint64()), crime.dictionary.take(pa.array(t)),
                       pa.array(n, pa.int64())], schema=HEX_SPILL_SCHEMA)
@@ -488,13 +481,14 @@ def _count_by(columns: list[tuple[np.ndarray, int]]) -> tuple[list[np.ndarray], 
     return [values[first] for values, _ in columns], counts
 
 
-def _check_values(files: list[Source], numbers: list[int], file_of: np.ndarray, month: pa.DictionaryArray,
-                  force: pa.DictionaryArray, crime: pa.DictionaryArray, lsoa: pa.DictionaryArray,
-                  places: _Places) -> list[tuple[int, str, str, int]]:
+def _check_values(files: list[Source], numbers: list[int], file_of: np.ndarray,
+                  month: tuple[pa.DictionaryArray, np.ndarray], force: tuple[pa.DictionaryArray, np.ndarray],
+                  crime: pa.DictionaryArray, lsoa: pa.DictionaryArray, places: _Places) -> list[tuple[int, str, str, int]]:
     """Months, forces and crime types checked once per distinct value in each file (the line is found only for a
-    message), file by file. Returns the rows of each (file number, month, force)."""
-    months, forces = month.dictionary.to_pylist() + [None], force.dictionary.to_pylist() + [None]
-    (i, m, f, t), n = _count_by([(file_of, len(files)), (_codes(month), len(months)), (_codes(force), len(forces)),
+    message), file by file; `month` and `force` with their rows' codes (_codes). Returns the rows of each (file
+    number, month, force)."""
+    months, forces = month[0].dictionary.to_pylist() + [None], force[0].dictionary.to_pylist() + [None]
+    (i, m, f, t), n = _count_by([(file_of, len(files)), (month[1], len(months)), (force[1], len(forces)),
                                  (crime.is_null().to_numpy(zero_copy_only=False).astype(np.int64), 2)])
     values = sorted(zip(i.tolist(), (months[c] for c in m), (forces[c] for c in f), t.astype(bool), n.tolist(),
                         strict=True), key=lambda v: (v[0], v[1] is None, v[1] or "", v[2] is None, v[2] or "", v[3]))
@@ -626,9 +620,9 @@ def _exact_repeats(source: Source, table: pa.Table, raw: bytes) -> int:
 
 
 def _row_codes(column: pa.Array) -> np.ndarray:
-    """Each row's value as an integer: its dictionary code (-1 if empty), or a number's bits."""
+    """Each row's value as an integer: its dictionary code (_codes), or a number's bits."""
     if pa.types.is_dictionary(column.type):
-        return column.indices.fill_null(-1).to_numpy().astype(np.int64)
+        return _codes(column)
     return column.to_numpy(zero_copy_only=False).astype(np.float64).view(np.int64)  # empty: NaN
 
 
