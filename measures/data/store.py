@@ -262,17 +262,31 @@ def _publish_locked(data_dir: Path, build: Callable[[Path, Path | None], dict], 
         else:
             os.rename(staging, version)
             made_version = version
-        # The history is written before the swap, so a full disk stops the publish rather than its record.
-        history_tmp, _ = _write_history(data_dir, entries, version_id,
-                                     {"action": "ingest", "tables_written": sorted(written), **record})
-        _swap_current(data_dir, version_id)
-        made_version = None  # published: it is the current version now
     except BaseException:
         _clean_up(data_dir, staging, made_version)
         raise
+    _make_current(data_dir, entries, version_id, {"action": "ingest", "tables_written": sorted(written), **record},
+                  made_version)
+    return new_manifest
+
+
+def _make_current(data_dir: Path, entries: list[dict], version_id: str, record: dict,
+                  made_version: Path | None) -> dict:
+    """The end of a publish and of a rollback, under the lock: the history with the new entry, `current` swapped to
+    `version_id`, old versions pruned. Returns the entry.
+
+    The history is written before the swap, so a full disk stops the change rather than its record; until the swap
+    nothing readers see has changed, and a failure removes what was made (`made_version`: a version made for this
+    publish, never current)."""
+    try:
+        history_tmp, entry = _write_history(data_dir, entries, version_id, record)
+        _swap_current(data_dir, version_id)
+    except BaseException:
+        _clean_up(data_dir, None, made_version)
+        raise
     os.replace(history_tmp, data_dir / HISTORY)
     _prune(data_dir, KEEP)
-    return new_manifest
+    return entry
 
 
 def _clean_up(data_dir: Path, staging: Path | None, made_version: Path | None) -> None:
@@ -387,16 +401,8 @@ def rollback(data_dir: Path, to: str | None = None) -> dict:
             if any(entry["version"] == target for entry in entries):
                 raise VersionError(f"{data_dir}: version {target} was pruned (only the last {KEEP} versions are kept)")
             raise VersionError(f"{data_dir}: there is no version {target} (see `python -m measures versions`)")
-        record = {"action": "rollback", "source": f"rollback from {current}"}
-        try:
-            history_tmp, entry = _write_history(data_dir, entries, target, record)
-            _swap_current(data_dir, target)
-        except BaseException:
-            _clean_up(data_dir, None, None)
-            raise
-        os.replace(history_tmp, data_dir / HISTORY)
-        _prune(data_dir, KEEP)
-    return entry
+        return _make_current(data_dir, entries, target, {"action": "rollback", "source": f"rollback from {current}"},
+                             None)
 
 
 def _previous(entries: list[dict], current: str, data_dir: Path) -> str:
