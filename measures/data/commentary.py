@@ -79,7 +79,7 @@ def read(source: Path | duckdb.DuckDBPyConnection) -> pd.DataFrame:
         if TABLE not in db.tables(source):
             return _empty()
         # Through Arrow: DuckDB's .df() of a timestamp with time zone calls a pandas method pandas 4 removes.
-        return _normalised(source.cursor().execute(f"select * from {TABLE}").to_arrow_table().to_pandas())
+        return _normalised(source.cursor().sql(f"select * from {TABLE}").to_arrow_table().to_pandas())
     path = store.table_path(Path(source), TABLE)
     if not path.exists():
         return _empty()
