@@ -86,19 +86,32 @@ def test_every_map_shows_its_legend_with_its_unit_on_a_phone(server, browser, pa
         unmatched.remove(match)
 
 
-# The middle of a CSP's click target on a map: the invisible marker of the map's "colour scale" trace
-# that carries the CSP's code (charts.csp_map), wherever the map is drawn on the page.
-_CSP_POINT = """([selector, code]) => {
+# Where a click selects a CSP on a map: the invisible marker of the map's "colour scale" trace that carries
+# the CSP's code (charts.csp_map) at its middle, or with `far` the one of its "click area" markers farthest
+# from that middle, wherever the map is drawn on the page.
+_CSP_POINT = """([selector, code, far]) => {
   const plot = document.querySelector(selector + ' .js-plotly-plot');
-  const trace = plot.data.findIndex(d => d.name === 'colour scale');
-  const index = plot.data[trace].customdata.findIndex(c => c[0] === code);
-  const point = plot.querySelectorAll('.scatterlayer .trace')[trace].querySelectorAll('path.point')[index];
-  const box = point.getBoundingClientRect();
-  return [box.x + box.width / 2, box.y + box.height / 2];
+  const rendered = plot.querySelectorAll('.scatterlayer .trace');
+  const centre = box => [box.x + box.width / 2, box.y + box.height / 2];
+  const marker = (trace, index) => centre(rendered[trace].querySelectorAll('path.point')[index].getBoundingClientRect());
+  const scale = plot.data.findIndex(d => d.name === 'colour scale');
+  const middle = marker(scale, plot.data[scale].customdata.findIndex(c => c[0] === code));
+  if (!far) return middle;
+  let best = middle, reach = 0;
+  plot.data.forEach((d, trace) => {
+    if (d.name !== 'click area' || d.customdata[0][0] !== code) return;
+    d.customdata.forEach((_, index) => {
+      const point = marker(trace, index);
+      const distance = Math.hypot(point[0] - middle[0], point[1] - middle[1]);
+      if (distance > reach) { best = point; reach = distance; }
+    });
+  });
+  return best;
 }"""
 
 
-def csp_point(page, selector: str, code: str) -> tuple[float, float]:
-    """Where on the screen a click selects this CSP on the map inside `selector` (e.g. ".st-key-csp_map")."""
-    x, y = page.evaluate(_CSP_POINT, [selector, code])
+def csp_point(page, selector: str, code: str, far: bool = False) -> tuple[float, float]:
+    """Where on the screen a click selects this CSP on the map inside `selector` (e.g. ".st-key-csp_map"):
+    at its middle, or with `far` at the click marker farthest from it (a click away from the middle)."""
+    x, y = page.evaluate(_CSP_POINT, [selector, code, far])
     return float(x), float(y)

@@ -3,6 +3,7 @@ maps, a shared link reopens the same view, and a click on a CSP of the map selec
 
 from __future__ import annotations
 
+import math
 import time
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -113,16 +114,18 @@ def test_clicking_a_csp_on_the_map_selects_it_and_the_map_keeps_its_view(server,
     the_map.scroll_into_view_if_needed()
     assert canvas_is_drawn(page, ".st-key-csp_map .js-plotly-plot")
     box = the_map.bounding_box()
-    for code, name in (("E22000356-E22000050", "Cornwall and Isles of Scilly"),
-                       ("E22000364", "South Devon and Dartmoor")):
-        x, y = csp_point(page, ".st-key-csp_map", code)
+    for code, name, far in (("E22000356-E22000050", "Cornwall and Isles of Scilly", False),
+                            ("E22000364", "South Devon and Dartmoor", True)):  # a click away from its middle
+        x, y = csp_point(page, ".st-key-csp_map", code, far)
+        middle = csp_point(page, ".st-key-csp_map", code)
+        assert not far or math.dist((x, y), middle) > 40  # far out of reach of the marker at its middle
         click_until_selected(page, x, y, code)
         settle(page)
         assert name in area_shown(page)
         assert page.get_by_text(f"{name}: crimes by month").count() == 1
         the_map = page.locator(".st-key-csp_map").first
         assert the_map.bounding_box() == box  # the map stayed where it was on the page
-        assert csp_point(page, ".st-key-csp_map", code) == (x, y)  # and drew the CSP where it was
+        assert csp_point(page, ".st-key-csp_map", code, far) == (x, y)  # and drew the CSP where it was
         labels = page.locator(".st-key-csp_map .annotation-text").all_text_contents()
         assert labels == [name]  # the selected CSP is labelled on the map
     assert_no_error(page)

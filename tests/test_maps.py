@@ -117,6 +117,38 @@ def test_the_selected_csp_is_outlined_thick_and_dark_and_labelled(csp_values):
     assert charts.csp_map(csp_values, "value", "{area_name}").to_dict()["layout"].get("annotations") in (None, [])
 
 
+def test_a_click_anywhere_in_a_csp_lands_on_one_of_its_markers(csp_values):
+    """Plotly reports clicks on markers only, within 20 pixels of one: points spread over each CSP (not only
+    near its middle, where its one marker was) must each have a marker of that CSP as their nearest, in reach."""
+    from shapely.geometry import shape
+
+    height = 420
+    fig = charts.csp_map(csp_values, "value", "{area_name}", height=height).to_dict()
+    marks = [(x, y, code[0]) for t in fig["data"] if t.get("name") in ("click area", "colour scale")
+             for x, y, code in zip(array(t["x"]), array(t["y"]), t["customdata"], strict=True)]
+    xs, ys, codes = (np.array(v) for v in zip(*marks, strict=True))
+    features = geo.csp_features(tuple(csp_values["area_code"]), geo.FORCE_TOLERANCE)
+    _, bottom, _, top = geo.bounds(features)
+    per_pixel_y = (top - bottom) / (height - 100)  # at most: the plot is 100 pixels shorter than the figure
+    per_pixel_x = per_pixel_y / np.cos(np.radians((top + bottom) / 2))
+    rng = np.random.default_rng(16)
+    tried = 0
+    for feature in features:
+        polygon = shape(feature["geometry"])
+        inner = polygon.buffer(-charts.CLICK_STEP * per_pixel_y)  # clear of the border, where a neighbour's is nearer
+        if inner.is_empty:
+            continue
+        min_x, min_y, max_x, max_y = inner.bounds
+        for x, y in zip(rng.uniform(min_x, max_x, 1000), rng.uniform(min_y, max_y, 1000), strict=True):
+            if not inner.contains(shape({"type": "Point", "coordinates": (x, y)})):
+                continue
+            pixels = np.hypot((xs - x) / per_pixel_x, (ys - y) / per_pixel_y)
+            nearest = int(np.argmin(pixels))
+            assert codes[nearest] == feature["properties"]["csp_code"] and pixels[nearest] < 20, (x, y)
+            tried += 1
+    assert tried > 1000  # most of the force's land was tried, not a few points by its markers
+
+
 def test_a_shared_map_with_its_selection_drawn_over_it_is_the_selected_map(csp_values):
     """The national map is built once for every area and each area's outline drawn over it (issue 16):
     what is sent must be the very map csp_map draws with that area selected."""

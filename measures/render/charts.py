@@ -144,8 +144,11 @@ NO_VALUE = "no value / suppressed"
 NO_VALUE_FILL = dict(fillcolor="#FFFFFF", fillpattern=dict(shape="/", fgcolor="#595959", size=6, solidity=0.25))
 SELECTED_LINE = "#000000"
 MAP_TEXT = CHART_TEXT  # on white: 16:1 contrast (WCAG asks 4.5:1)
-# A click selects the CSP whose marker (at a point inside it) it lands on: Plotly reports no clicks on fills.
-CLICK_NOTE = "Click the middle of a CSP to select it."
+# A click selects the CSP whose marker it lands on (Plotly reports no clicks on fills): invisible markers on a
+# grid CLICK_STEP pixels apart cover each CSP, so a click anywhere in it is within Plotly's 20-pixel reach of one.
+CLICK_NOTE = "Click a CSP to select it."
+CLICK_STEP = 20  # pixels
+_MAP_MARGIN = dict(l=4, r=4, t=30, b=70)
 
 
 def colour_range(values: pd.Series) -> tuple[float, float, bool]:
@@ -217,7 +220,7 @@ def _map_figure(traces: list[dict], latitude: float, height: int, unit_title: st
     layout = dict(
         xaxis=dict(visible=False, fixedrange=True),
         yaxis=dict(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1 / math.cos(math.radians(latitude))),
-        height=height, margin=dict(l=4, r=4, t=30, b=70), hovermode="closest", dragmode=False, meta=dict(kind="map"),
+        height=height, margin=_MAP_MARGIN, hovermode="closest", dragmode=False, meta=dict(kind="map"),
         font=dict(color=MAP_TEXT), plot_bgcolor="white", paper_bgcolor="white",
         legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", font=dict(color=MAP_TEXT)),
         hoverlabel=dict(bgcolor="white", font=dict(color=MAP_TEXT), align="left"),
@@ -277,16 +280,24 @@ class MapBase:
 
 
 def _csp_map_traces(values: pd.DataFrame, value_col: str, tooltip_html: str,
-                    tolerance: float) -> tuple[list[dict], MapGeometry]:
-    """The map's traces (a filled outline per CSP, then the markers carrying codes and the colour bar) and its
-    geometry."""
+                    tolerance: float, height: int) -> tuple[list[dict], MapGeometry]:
+    """The map's traces (a filled outline per CSP, a grid of click markers per CSP, then the markers carrying
+    codes and the colour bar) and its geometry."""
+    import math
+
     features = geo.csp_features(tuple(values["area_code"]), tolerance)
     by_code = {str(row["area_code"]): row for row in values.to_dict("records")}
     colours = dict(zip(values["area_code"], _colour(values[value_col]), strict=True))
     facts = {f["properties"]["csp_code"]: geo.shape_facts(f["properties"]["csp_code"], tolerance) for f in features}
     features.sort(key=lambda f: -facts[f["properties"]["csp_code"]][2])  # larger first: one inside another shows
     border = 0.6 if len(features) < 40 else 0.25  # thin lines on a national map, or London is all border
+    _min_x, min_y, _max_x, max_y = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
+    # A pixel is at most this many degrees north-south (fewer where the map's width limits it); east-west a
+    # degree of longitude is drawn cos(latitude) as long (_map_figure).
+    step_y = round((max_y - min_y) / max(height - _MAP_MARGIN["t"] - _MAP_MARGIN["b"], 100) * CLICK_STEP, 4)
+    step_x = round(step_y / math.cos(math.radians((max_y + min_y) / 2)), 4)
     traces: list[dict] = []
+    clicks: list[dict] = []
     marks: dict[str, list] = {"x": [], "y": [], "text": [], "code": [], "value": []}
     no_value_named = False
     for feature in features:
@@ -307,16 +318,21 @@ def _csp_map_traces(values: pd.DataFrame, value_col: str, tooltip_html: str,
         else:
             trace["fillcolor"] = colour
         traces.append(trace)
+        click_xs, click_ys = geo.click_points(code, tolerance, step_x, step_y)
+        if click_xs:
+            clicks.append(dict(type="scatter", name="click area", x=click_xs, y=click_ys, mode="markers",
+                               hoverinfo="text", hovertext=text, customdata=[[code]] * len(click_xs),
+                               showlegend=False, marker=dict(size=14, opacity=0)))
         x, y, _ = facts[code]
         for key, item in (("x", x), ("y", y), ("text", text), ("code", [code]), ("value", row[value_col])):
             marks[key].append(item)
+    traces += clicks
     low, high, _capped = colour_range(values[value_col])
     if values[value_col].notna().any():
         traces.append(dict(type="scatter", name="colour scale", x=marks["x"], y=marks["y"], mode="markers",
                            hoverinfo="text", hovertext=marks["text"], customdata=marks["code"], showlegend=False,
                            marker=dict(size=14, opacity=0, color=[None if pd.isna(v) else v for v in marks["value"]],
                                        colorscale=MAP_SCALE, cmin=low, cmax=high, showscale=True)))
-    _min_x, min_y, _max_x, max_y = geo.bounds(features) if features else (-6.0, 50.0, -3.0, 51.5)
     names = {str(code): str(by_code[code]["area_name"]) for code in by_code}
     return traces, MapGeometry(tolerance, {f["properties"]["csp_code"]: f for f in features}, names, facts, max_y,
                                min_y)
@@ -333,7 +349,7 @@ def _csp_map_figure(traces: list[dict], geometry: MapGeometry, values: pd.Series
 def csp_map_base(values: pd.DataFrame, value_col: str, tooltip_html: str, height: int = 420,
                  tolerance: float = geo.FORCE_TOLERANCE, unit: str = "") -> MapBase:
     """csp_map with no area selected, kept with its geometry so that map_selection can outline one over it."""
-    traces, geometry = _csp_map_traces(values, value_col, tooltip_html, tolerance)
+    traces, geometry = _csp_map_traces(values, value_col, tooltip_html, tolerance, height)
     return MapBase(_csp_map_figure(traces, geometry, values[value_col], height, unit, Overlay()), geometry)
 
 
@@ -355,10 +371,11 @@ def csp_map(values: pd.DataFrame, value_col: str, tooltip_html: str, selected: s
     the colour bar. `tolerance` simplifies the boundaries (degrees; geo.NATIONAL_TOLERANCE for every CSP).
 
     One trace per CSP, so hovering anywhere in one names it (a fill's hover text is its trace's);
-    an invisible marker in each carries its code, so a click selects it, and the colour bar. The selected
+    invisible markers on a grid over each carry its code, so a click anywhere in it selects it; one more in
+    each carries the colour bar. The selected
     CSP is drawn over them (map_selection, as it is drawn over a shared csp_map_base).
     """
-    traces, geometry = _csp_map_traces(values, value_col, tooltip_html, tolerance)
+    traces, geometry = _csp_map_traces(values, value_col, tooltip_html, tolerance, height)
     return _csp_map_figure(traces, geometry, values[value_col], height, unit, map_selection(geometry, selected))
 
 

@@ -98,6 +98,25 @@ def shape_facts(csp_code: str, tolerance: float = 0.0) -> tuple[float, float, fl
     return float(point.x), float(point.y), float(polygon.area)
 
 
+@lru_cache(maxsize=2048)
+def click_points(csp_code: str, tolerance: float, step_x: float, step_y: float) -> tuple[tuple[float, ...],
+                                                                                          tuple[float, ...]]:
+    """(xs, ys): points on a grid `step_x` by `step_y` degrees apart that lie inside a CSP's boundary as drawn.
+    Plotly reports clicks on markers, not on fills: invisible markers this close together let a click anywhere
+    in a CSP select it, not only one near its middle. Kept once per CSP and grid, as shape_facts is."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
+    (feature,) = csp_features((csp_code,), tolerance)
+    polygon = shape(feature["geometry"])
+    min_x, min_y, max_x, max_y = polygon.bounds
+    # The grid is offset half a step so that a CSP smaller than a step still gets the point at its middle.
+    grid_x, grid_y = np.meshgrid(np.arange(min_x + step_x / 2, max_x, step_x), np.arange(min_y + step_y / 2, max_y, step_y))
+    inside = shapely.contains_xy(polygon, grid_x.ravel(), grid_y.ravel())
+    return tuple(round(float(x), 5) for x in grid_x.ravel()[inside]), tuple(round(float(y), 5) for y in grid_y.ravel()[inside])
+
+
 @lru_cache(maxsize=64)
 def cells_of(csp_codes: tuple[str, ...], resolution: int = HEX_RESOLUTION) -> frozenset[str]:
     """The H3 cells that overlap these CSPs' full boundaries: a density map of an area keeps only these,
